@@ -1,0 +1,116 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "courier",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Courier", targets: ["Courier"]),
+        .library(name: "CourierSQLite", targets: ["CourierSQLite"]),
+        .library(name: "CourierRedis", targets: ["CourierRedis"]),
+        .library(name: "CourierConformance", targets: ["CourierConformance"]),
+        .executable(name: "courier", targets: ["CourierCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        // Core contract, memory adapter and worker runner. No C, no servers.
+        .target(
+            name: "Courier",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // SQLite adapter over the system libsqlite3.
+        .systemLibrary(
+            name: "CSQLite",
+            path: "Adapters/SQLite/CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        .target(
+            name: "CourierSQLite",
+            dependencies: ["Courier", "CSQLite"],
+            path: "Adapters/SQLite/CourierSQLite",
+            swiftSettings: swiftSettings
+        ),
+
+        // Redis adapters over the system hiredis.
+        .systemLibrary(
+            name: "CHiredis",
+            path: "Adapters/Redis/CHiredis",
+            providers: [.apt(["libhiredis-dev"])]
+        ),
+        .target(
+            name: "CourierRedis",
+            dependencies: [
+                "Courier", "CHiredis",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Adapters/Redis/CourierRedis",
+            swiftSettings: swiftSettings
+        ),
+
+        // The conformance kit every adapter (ours or a third party's) runs.
+        .target(
+            name: "CourierConformance",
+            dependencies: ["Courier"],
+            path: "conformance/CourierConformance",
+            swiftSettings: swiftSettings
+        ),
+
+        // The `courier` command-line tool.
+        .executableTarget(
+            name: "CourierCLI",
+            dependencies: [
+                "Courier", "CourierSQLite", "CourierRedis",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        .testTarget(
+            name: "CourierTests",
+            dependencies: [
+                "Courier",
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CourierConformanceTests",
+            dependencies: ["Courier", "CourierConformance"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CourierSQLiteTests",
+            dependencies: ["Courier", "CourierSQLite", "CourierConformance"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CourierRedisTests",
+            dependencies: ["Courier", "CourierRedis", "CourierConformance"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CourierCLITests",
+            dependencies: ["Courier"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

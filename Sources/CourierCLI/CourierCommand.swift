@@ -1,0 +1,1 @@
+@main struct CourierCommand { static func main() {} }
