@@ -1,0 +1,65 @@
+import Foundation
+
+/// The identifier that ties a request to its response.
+///
+/// A valid id is non-empty, at most ``maximumLength`` UTF-8 bytes, and holds no control characters
+/// (no newlines, tabs, NUL or other C0/C1 controls). Any other Unicode text is allowed and round-trips
+/// byte-exact through every adapter.
+public struct CorrelationID: Hashable, Sendable, Comparable, CustomStringConvertible, Codable {
+    /// The longest id accepted, in UTF-8 bytes.
+    public static let maximumLength = 256
+
+    /// The id's text.
+    public let rawValue: String
+
+    /// Validates and wraps a caller-supplied id.
+    /// - Throws: ``CourierError`` with code ``CourierError/Code/invalidCorrelationID`` when the id is empty,
+    ///   longer than ``maximumLength`` bytes, or holds a control character.
+    public init(_ rawValue: String) throws(CourierError) {
+        if let problem = Self.problem(with: rawValue) {
+            throw CourierError(.invalidCorrelationID, "invalid correlation id: \(problem)")
+        }
+        self.rawValue = rawValue
+    }
+
+    private init(unchecked rawValue: String) { self.rawValue = rawValue }
+
+    /// Returns a new random id (a lowercase UUID), unique with overwhelming probability.
+    public static func generate() -> CorrelationID {
+        CorrelationID(unchecked: UUID().uuidString.lowercased())
+    }
+
+    /// Says what is wrong with `candidate`, or `nil` when it is a valid id.
+    public static func problem(with candidate: String) -> String? {
+        if candidate.isEmpty { return "it is empty" }
+        if candidate.utf8.count > maximumLength { return "it is longer than \(maximumLength) bytes" }
+        if candidate.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            return "it contains a control character"
+        }
+        return nil
+    }
+
+    /// The id's text.
+    public var description: String { rawValue }
+
+    /// Orders ids by their text.
+    public static func < (lhs: CorrelationID, rhs: CorrelationID) -> Bool { lhs.rawValue < rhs.rawValue }
+
+    /// Decodes and validates an id stored as a string.
+    /// - Throws: `DecodingError.dataCorrupted` when the stored string is not a valid id.
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        do {
+            try self.init(text)
+        } catch {
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: decoder.codingPath, debugDescription: error.message, underlyingError: error))
+        }
+    }
+
+    /// Encodes the id as a plain string.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rawValue)
+    }
+}

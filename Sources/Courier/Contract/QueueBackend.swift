@@ -1,0 +1,106 @@
+/// A request/response queue: the contract every Courier adapter implements.
+///
+/// A backend instance serves one queue (``QueueConfiguration/queueName``). Clients publish requests and wait
+/// for responses by correlation id; workers consume leased deliveries and publish responses. The contract,
+/// proved for every adapter by the `CourierConformance` kit (case ids in brackets):
+///
+/// - **Exactly one holder.** A delivery belongs to one consumer while its lease holds [C1, C3]. A lease that
+///   runs out unsettled puts the request back with attempt + 1 [D1]; after ``QueueConfiguration/maxAttempts``
+///   deliveries a ``ResponseStatus/deadLettered`` response is stored so no waiter hangs [D4]. A lost lease is
+///   fenced: it can neither extend nor answer [D5, D6].
+/// - **First response wins.** The first stored response for an id is the only one [E2, E3]; it stays readable
+///   for ``QueueConfiguration/responseTTL`` [E4], and while it is stored the id cannot be published again [B2].
+/// - **No missed wake-ups.** ``subscribe(to:timeout:)`` returns a response published before, during or after
+///   the subscription started [F1–F3], to any number of waiters [F4], and releases everything it held when it
+///   times out or its task is cancelled [F6–F8].
+/// - **Nothing is lost.** Bytes round-trip exactly [A1–A4]; bad input is rejected with a typed error and
+///   changes nothing [A6, B1].
+///
+/// All methods are safe to call concurrently from any task, and none blocks a thread of the cooperative pool.
+/// Errors are ``CourierError`` (compare ``CourierError/code``) or `CancellationError`. After ``shutdown()``
+/// every operation throws ``CourierError/Code/shutDown``.
+public protocol QueueBackend: Sendable {
+    /// What this adapter promises beyond the mandatory contract. Constant for the instance's life.
+    var capabilities: QueueCapabilities { get }
+
+    /// The queue and timing settings this instance was created with.
+    var configuration: QueueConfiguration { get }
+
+    /// Enqueues a request for a consumer.
+    ///
+    /// The request is pending when this returns. A request whose ``QueueRequest/deadline`` passes while it is
+    /// still pending is never delivered; a ``ResponseStatus/timedOut`` response is stored instead.
+    /// - Throws: ``CourierError`` with code ``CourierError/Code/duplicateRequest`` when the id is pending,
+    ///   running, or has a stored response (a retried submit never runs twice);
+    ///   ``CourierError/Code/payloadTooLarge``; ``CourierError/Code/backendUnavailable``;
+    ///   ``CourierError/Code/shutDown``. Nothing is enqueued when it throws.
+    func publishRequest(_ request: QueueRequest) async throws
+
+    /// Returns a consumer's stream of leased deliveries.
+    ///
+    /// Each iterator is one consumer and claims a request only when asked for the next element. Within one
+    /// iterator, first attempts arrive in publish order when the adapter has ``QueueCapabilities/fifo``.
+    /// The stream ends when the backend shuts down or the consuming task is cancelled; a delivery claimed by a
+    /// consumer that stops is delivered again after its lease.
+    func consumeRequests() -> DeliverySequence
+
+    /// Stores a response, settles its delivery and wakes every waiter on its id.
+    ///
+    /// The first response stored for an id wins; later ones are ignored and reported as
+    /// ``PublishResponseResult/alreadyAnswered(existing:)``. A worker passes the delivery's lease so a holder
+    /// that lost its lease cannot answer; `nil` answers without fencing (for responders outside a delivery).
+    /// - Throws: ``CourierError`` with code ``CourierError/Code/leaseLost`` when `lease` is no longer the current
+    ///   one and no response is stored; ``CourierError/Code/payloadTooLarge``;
+    ///   ``CourierError/Code/backendUnavailable``; ``CourierError/Code/shutDown``.
+    @discardableResult
+    func publishResponse(_ response: QueueResponse, settling lease: Lease?) async throws -> PublishResponseResult
+
+    /// Returns the stored response for an id, or `nil` when there is none (yet, or any more after its TTL).
+    ///
+    /// Never waits for a response to arrive.
+    /// - Throws: ``CourierError`` with code ``CourierError/Code/backendUnavailable`` or
+    ///   ``CourierError/Code/shutDown``.
+    func getResponse(for correlationID: CorrelationID) async throws -> QueueResponse?
+
+    /// Waits for the response to an id.
+    ///
+    /// Returns at once when a response is already stored; otherwise returns when one is published, without
+    /// polling on adapters with ``QueueCapabilities/pushWakeups``. Any number of tasks may wait on one id.
+    /// - Throws: ``CourierError`` with code ``CourierError/Code/timedOut`` when `timeout` passes first;
+    ///   `CancellationError` when the waiting task is cancelled; ``CourierError/Code/shutDown``. A wait that
+    ///   throws leaves nothing behind (no continuation, subscription or connection).
+    func subscribe(to correlationID: CorrelationID, timeout: Duration) async throws -> QueueResponse
+
+    /// Reports where a request is in its life.
+    /// - Throws: ``CourierError`` with code ``CourierError/Code/backendUnavailable`` or
+    ///   ``CourierError/Code/shutDown``.
+    func status(of correlationID: CorrelationID) async throws -> RequestState
+
+    /// Cancels a request that has no response yet, storing a ``ResponseStatus/cancelled`` response and waking
+    /// its waiters.
+    ///
+    /// A pending request is removed and never delivered. A running one keeps running until its holder's next
+    /// lease operation, which throws ``CourierError/Code/requestCancelled``; its later response is ignored.
+    /// - Throws: ``CourierError`` with code ``CourierError/Code/notFound`` for an unknown id;
+    ///   ``CourierError/Code/alreadyFinished`` when a response is already stored (it is left unchanged).
+    @discardableResult
+    func cancel(_ correlationID: CorrelationID) async throws -> CancelResult
+
+    /// Extends a lease to a full ``QueueConfiguration/leaseDuration`` from now.
+    /// - Returns: The extended lease (same token and attempt, later ``Lease/expiresAt``).
+    /// - Throws: ``CourierError`` with code ``CourierError/Code/requestCancelled`` when the request was
+    ///   cancelled; ``CourierError/Code/leaseLost`` when the lease is no longer current.
+    func extendLease(_ lease: Lease) async throws -> Lease
+
+    /// Gives a delivery back without answering it, to be delivered again (attempt + 1) after `retryAfter`.
+    ///
+    /// When the released delivery was the last allowed attempt, the request is dead-lettered instead: a
+    /// ``ResponseStatus/deadLettered`` response carrying `reason` is stored and its waiters wake.
+    /// Releasing a request that already has a response does nothing.
+    /// - Throws: ``CourierError`` with code ``CourierError/Code/leaseLost`` when the lease is no longer current.
+    func release(_ lease: Lease, retryAfter: Duration, reason: String?) async throws
+
+    /// Stops the backend: consumer streams end, waiters throw ``CourierError/Code/shutDown``, and resources
+    /// (threads, connections, timers) are released. Calling it again does nothing.
+    func shutdown() async
+}

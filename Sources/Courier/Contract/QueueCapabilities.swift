@@ -1,0 +1,28 @@
+/// What an adapter promises beyond the mandatory contract.
+///
+/// An adapter reports its capabilities through ``QueueBackend/capabilities``; the conformance kit checks
+/// that they match what the adapter's harness declares and runs the cases each capability enables.
+public struct QueueCapabilities: OptionSet, Sendable, Hashable, CustomStringConvertible {
+    /// The raw bits.
+    public let rawValue: UInt8
+    /// Creates capabilities from raw bits.
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+
+    /// A single consumer receives first attempts in publish order.
+    public static let fifo = QueueCapabilities(rawValue: 1 << 0)
+    /// A new backend instance over the same store sees pending requests, leases and stored responses.
+    public static let durable = QueueCapabilities(rawValue: 1 << 1)
+    /// Several instances, in one process or many, share one queue and one response space.
+    public static let shared = QueueCapabilities(rawValue: 1 << 2)
+    /// Consumers and waiters are woken by a push, not by polling the store.
+    public static let pushWakeups = QueueCapabilities(rawValue: 1 << 3)
+
+    private static let names: [(QueueCapabilities, String)] = [
+        (.fifo, "fifo"), (.durable, "durable"), (.shared, "shared"), (.pushWakeups, "pushWakeups"),
+    ]
+
+    /// The capability names, for example `[fifo, pushWakeups]`.
+    public var description: String {
+        "[" + Self.names.filter { contains($0.0) }.map(\.1).joined(separator: ", ") + "]"
+    }
+}
