@@ -20,7 +20,9 @@ extension QueueBackend {
 
     /// Waits for the response to an id; the same as ``QueueBackend/subscribe(to:timeout:)``.
     /// - Throws: As ``QueueBackend/subscribe(to:timeout:)``.
-    public func response(for correlationID: CorrelationID, timeout: Duration = .seconds(300)) async throws
+    public func response(
+        for correlationID: CorrelationID, timeout: Duration = .seconds(300)
+    ) async throws
         -> QueueResponse
     {
         try await subscribe(to: correlationID, timeout: timeout)
@@ -36,7 +38,9 @@ extension QueueBackend {
     /// Answers a delivery with a completed response, fenced by its lease.
     /// - Throws: As ``QueueBackend/publishResponse(_:settling:)``.
     @discardableResult
-    public func complete(_ delivery: Delivery, payload: Data, headers: [String: String] = [:]) async throws
+    public func complete(
+        _ delivery: Delivery, payload: Data, headers: [String: String] = [:]
+    ) async throws
         -> PublishResponseResult
     {
         try await publishResponse(

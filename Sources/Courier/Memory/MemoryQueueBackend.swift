@@ -119,7 +119,9 @@ public final class MemoryQueueBackend: QueueBackend {
     /// Stores a response, first one wins. See ``QueueBackend/publishResponse(_:settling:)``.
     /// - Throws: ``CourierError`` with code `leaseLost`, `payloadTooLarge` or `shutDown`.
     @discardableResult
-    public func publishResponse(_ response: QueueResponse, settling lease: Lease?) async throws
+    public func publishResponse(
+        _ response: QueueResponse, settling lease: Lease?
+    ) async throws
         -> PublishResponseResult
     {
         try configuration.checkPayloadSize(response.payload.count, of: "the response payload")
@@ -154,7 +156,8 @@ public final class MemoryQueueBackend: QueueBackend {
                     if let response = state.storedResponse(correlationID, now: now) {
                         effects.answer(waiter, with: .success(response))
                     } else if state.isShutDown {
-                        effects.answer(waiter, with: .failure(CourierError(.shutDown, "the memory queue was shut down")))
+                        effects.answer(
+                            waiter, with: .failure(CourierError(.shutDown, "the memory queue was shut down")))
                     } else if Task.isCancelled {
                         effects.answer(waiter, with: .failure(CancellationError()))
                     } else {

@@ -93,7 +93,8 @@ struct MemoryQueueState {
         while let (id, sequence) = readyQueue.popFirst() {
             guard var record = records[id], record.sequence == sequence, case .ready = record.phase else { continue }
             if let deadline = record.deadline, deadline <= now {
-                store(.failure(id, status: .timedOut, error: "the request's deadline passed before a worker took it"),
+                store(
+                    .failure(id, status: .timedOut, error: "the request's deadline passed before a worker took it"),
                     now: now, effects: &effects)
                 continue
             }
@@ -186,7 +187,8 @@ struct MemoryQueueState {
         for id in deadlineIDs {
             guard let record = records[id], let deadline = record.deadline, deadline <= now else { continue }
             if case .leased = record.phase { continue }
-            store(.failure(id, status: .timedOut, error: "the request's deadline passed before a worker took it"),
+            store(
+                .failure(id, status: .timedOut, error: "the request's deadline passed before a worker took it"),
                 now: now, effects: &effects)
         }
         while let first = expiryQueue.first, first.expiresAt <= now {
