@@ -1,0 +1,82 @@
+import Foundation
+
+/// The queue settings of a process, read from environment variables.
+///
+/// Every `courier` command and any application can read the same variables:
+///
+/// | variable | meaning | default |
+/// |---|---|---|
+/// | `QUEUE_TYPE` | `memory`, `redis-list`, `redis-pubsub` or `sqlite` | `memory` |
+/// | `QUEUE_NAME` | the queue's name | `courier` |
+/// | `REDIS_URL` | `redis://[user:password@]host[:port][/db]` | `redis://127.0.0.1:6379/0` |
+/// | `SQLITE_PATH` | the SQLite database file | `./courier.sqlite3` |
+/// | `WORKER_CONCURRENCY` | handlers a worker runs at once | `4` |
+/// | `COURIER_LEASE_SECONDS` | lease duration | `30` |
+/// | `COURIER_MAX_ATTEMPTS` | deliveries before dead-lettering | `3` |
+/// | `COURIER_RESPONSE_TTL_SECONDS` | how long responses stay readable | `300` |
+///
+/// Tests pass values directly with ``init(values:)`` instead of changing the process environment.
+public struct QueueEnvironment: Sendable {
+    /// The raw variables.
+    public let values: [String: String]
+
+    /// Reads the given variables; the process environment by default.
+    public init(values: [String: String] = ProcessInfo.processInfo.environment) {
+        self.values = values
+    }
+
+    /// `QUEUE_TYPE`, `memory` when unset or empty.
+    /// - Throws: ``CourierError`` with code ``CourierError/Code/unknownQueueType``.
+    public func queueType() throws(CourierError) -> QueueType {
+        guard let text = nonEmpty("QUEUE_TYPE") else { return .memory }
+        return try QueueType(parsing: text)
+    }
+
+    /// `REDIS_URL`, or the local default.
+    public var redisURL: String { nonEmpty("REDIS_URL") ?? "redis://127.0.0.1:6379/0" }
+
+    /// `SQLITE_PATH`, or `./courier.sqlite3`.
+    public var sqlitePath: String { nonEmpty("SQLITE_PATH") ?? "./courier.sqlite3" }
+
+    /// `WORKER_CONCURRENCY`, 4 when unset.
+    /// - Throws: ``CourierError`` with code ``CourierError/Code/invalidConfiguration`` unless it is 1…10,000.
+    public func workerConcurrency() throws(CourierError) -> Int {
+        try integer("WORKER_CONCURRENCY", default: 4, range: 1...10_000)
+    }
+
+    /// The queue name and timing settings.
+    /// - Throws: ``CourierError`` with code ``CourierError/Code/invalidConfiguration`` or
+    ///   ``CourierError/Code/invalidQueueName`` for a malformed value.
+    public func queueConfiguration() throws(CourierError) -> QueueConfiguration {
+        let configuration = QueueConfiguration(
+            queueName: nonEmpty("QUEUE_NAME") ?? "courier",
+            leaseDuration: try seconds("COURIER_LEASE_SECONDS", default: 30),
+            maxAttempts: try integer("COURIER_MAX_ATTEMPTS", default: 3, range: 1...1_000),
+            responseTTL: try seconds("COURIER_RESPONSE_TTL_SECONDS", default: 300))
+        try configuration.validate()
+        return configuration
+    }
+
+    private func nonEmpty(_ name: String) -> String? {
+        guard let value = values[name]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
+        return value
+    }
+
+    private func integer(_ name: String, default fallback: Int, range: ClosedRange<Int>) throws(CourierError) -> Int {
+        guard let text = nonEmpty(name) else { return fallback }
+        guard let value = Int(text), range.contains(value) else {
+            throw CourierError(
+                .invalidConfiguration,
+                "\(name)='\(text)' is not a whole number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return value
+    }
+
+    private func seconds(_ name: String, default fallback: Double) throws(CourierError) -> Duration {
+        guard let text = nonEmpty(name) else { return .seconds(fallback) }
+        guard let value = Double(text), value > 0, value <= 31_536_000 else {
+            throw CourierError(.invalidConfiguration, "\(name)='\(text)' is not a positive number of seconds")
+        }
+        return .milliseconds(Int64((value * 1000).rounded()))
+    }
+}

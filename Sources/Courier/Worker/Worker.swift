@@ -1,0 +1,170 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// Runs a handler over a queue's requests: the worker side of Courier.
+///
+/// A worker keeps up to ``WorkerConfiguration/concurrency`` handlers running, each on its own delivery. While a
+/// handler runs its lease is extended, so a long call (an LLM answer that takes minutes) is never delivered
+/// twice. Every delivery is settled:
+/// - the handler returns → a ``ResponseStatus/completed`` response with the returned bytes;
+/// - the handler throws → the delivery is released for a retry after a ``RetryPolicy`` delay; on the last
+///   attempt a ``ResponseStatus/failed`` response carrying the error's description is stored instead;
+/// - the request is cancelled (or the lease is lost) → the handler's task is cancelled and its result dropped.
+///
+/// `Worker` is a swift-service-lifecycle `Service`: on graceful shutdown (SIGTERM/SIGINT in a `ServiceGroup`)
+/// it stops taking work, lets in-flight handlers finish within ``WorkerConfiguration/gracePeriod``, then
+/// cancels the rest and releases their deliveries for another worker. `run()` returns when all that is done.
+public struct Worker: Service {
+    /// The handler: turns a request into response payload bytes, or throws to fail the attempt.
+    public typealias Handler = @Sendable (QueueRequest) async throws -> Data
+
+    /// The queue the worker consumes.
+    public let backend: any QueueBackend
+    /// How the worker runs.
+    public let configuration: WorkerConfiguration
+    private let handler: Handler
+    private let logger: Logger
+
+    /// Creates a worker.
+    /// - Parameters:
+    ///   - backend: The queue to consume.
+    ///   - configuration: Concurrency, lease renewal, retries and grace period.
+    ///   - logger: Where the worker logs; every line about a request carries its `correlation_id`.
+    ///   - handler: The work to do for each request.
+    public init(
+        backend: any QueueBackend, configuration: WorkerConfiguration = WorkerConfiguration(),
+        logger: Logger = Logger(label: "courier.worker"), handler: @escaping Handler
+    ) {
+        self.backend = backend
+        self.configuration = configuration
+        self.logger = logger
+        self.handler = handler
+    }
+
+    /// Consumes and handles requests until graceful shutdown or cancellation, then settles what it holds.
+    ///
+    /// Store errors while waiting for work (a server that is down) are logged and retried with backoff; they
+    /// never end the worker. Cancelling the task is the hard stop: running handlers are cancelled and their
+    /// deliveries released.
+    public func run() async throws {
+        let slots = Task {
+            await withDiscardingTaskGroup { group in
+                for slot in 0..<configuration.concurrency {
+                    group.addTask { await runSlot(slot) }
+                }
+            }
+        }
+        await withGracefulShutdownHandler {
+            await withTaskCancellationHandler {
+                await slots.value
+            } onCancel: {
+                slots.cancel()
+            }
+        } onGracefulShutdown: { [gracePeriod = configuration.gracePeriod, logger] in
+            logger.info("graceful shutdown: finishing in-flight requests", metadata: ["grace": "\(gracePeriod)"])
+            Task {
+                try? await Task.sleep(for: gracePeriod)
+                slots.cancel()
+            }
+        }
+    }
+
+    private func runSlot(_ slot: Int) async {
+        var failures = 0
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do {
+                for try await delivery in backend.consumeRequests().cancelOnGracefulShutdown() {
+                    failures = 0
+                    await handle(delivery)
+                }
+                return
+            } catch {
+                failures += 1
+                let delay = configuration.retry.delay(afterAttempt: failures)
+                logger.error(
+                    "could not take work from the queue; retrying",
+                    metadata: ["error": "\(error)", "slot": "\(slot)", "retry_in": "\(delay)"])
+                try? await Task.sleep(for: delay)
+            }
+        }
+    }
+
+    private enum Outcome: Sendable {
+        case answered(Data)
+        case failed(String)
+        case interrupted
+        case leaseEnded(CourierError)
+    }
+
+    private func handle(_ delivery: Delivery) async {
+        var requestLogger = self.logger
+        requestLogger[metadataKey: "correlation_id"] = "\(delivery.request.correlationID)"
+        requestLogger[metadataKey: "attempt"] = "\(delivery.attempt)"
+        let logger = requestLogger
+        logger.debug("handling request")
+        let outcome = await withTaskGroup(of: Outcome?.self) { group in
+            group.addTask { [handler] in
+                do {
+                    return .answered(try await handler(delivery.request))
+                } catch {
+                    return Task.isCancelled ? .interrupted : .failed(String(describing: error))
+                }
+            }
+            group.addTask { await keepLeased(delivery.lease, logger: logger) }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first ?? .interrupted
+        }
+        do {
+            try await settle(delivery, outcome: outcome, logger: logger)
+        } catch {
+            logger.error("could not settle the request", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func settle(_ delivery: Delivery, outcome: Outcome, logger: Logger) async throws {
+        let id = delivery.request.correlationID
+        switch outcome {
+        case .answered(let payload):
+            if case .alreadyAnswered = try await backend.complete(delivery, payload: payload) {
+                logger.notice("a response was already stored; this one was dropped")
+            }
+        case .failed(let reason) where delivery.isLastAttempt:
+            logger.warning("handler failed on its last attempt", metadata: ["error": "\(reason)"])
+            try await backend.publishResponse(.failure(id, error: reason), settling: delivery.lease)
+        case .failed(let reason):
+            let delay = configuration.retry.delay(afterAttempt: delivery.attempt)
+            logger.notice("handler failed; will retry", metadata: ["error": "\(reason)", "retry_in": "\(delay)"])
+            try await backend.release(delivery.lease, retryAfter: delay, reason: reason)
+        case .interrupted:
+            logger.notice("handler interrupted by shutdown; releasing the request")
+            try await backend.release(delivery.lease, retryAfter: .zero, reason: "the worker shut down")
+        case .leaseEnded(let error) where error.code == .requestCancelled:
+            logger.info("request cancelled; handler stopped")
+        case .leaseEnded(let error):
+            logger.warning("lease lost; handler stopped", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Extends the lease until cancelled; returns only if the lease ends (request cancelled or lease lost).
+    private func keepLeased(_ lease: Lease, logger: Logger) async -> Outcome? {
+        let interval = configuration.leaseRenewalInterval ?? backend.configuration.leaseDuration / 3
+        var lease = lease
+        while true {
+            do {
+                try await Task.sleep(for: interval)
+            } catch {
+                return nil
+            }
+            do {
+                lease = try await backend.extendLease(lease)
+            } catch let error as CourierError where error.code == .requestCancelled || error.code == .leaseLost {
+                return .leaseEnded(error)
+            } catch {
+                if Task.isCancelled { return nil }
+                logger.warning("could not extend the lease; will try again", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+}
