@@ -1,0 +1,32 @@
+import Courier
+
+/// The one place a `QUEUE_TYPE` becomes an adapter.
+enum BackendFactory {
+    /// Builds the backend the environment names, connected and ready.
+    /// - Throws: `CourierError` for an unknown or unbuilt queue type, bad settings, or an unreachable store.
+    static func makeBackend(_ environment: QueueEnvironment) async throws -> any QueueBackend {
+        let configuration = try environment.queueConfiguration()
+        switch try environment.queueType() {
+        case .memory:
+            return try MemoryQueueBackend(configuration: configuration)
+        case let type:
+            throw CourierError(.unsupportedQueueType, "QUEUE_TYPE=\(type) is not built yet; use QUEUE_TYPE=memory")
+        }
+    }
+
+    /// Builds the backend for a command that must reach requests held by other processes.
+    /// - Throws: A usage failure for `memory`, whose requests live only inside one process.
+    static func makeSharedBackend(
+        _ environment: QueueEnvironment, for command: String
+    ) async throws
+        -> any QueueBackend
+    {
+        if try environment.queueType().isInProcess {
+            throw CommandFailure.usage(
+                "QUEUE_TYPE=memory keeps requests inside one process, so 'courier \(command)' cannot reach them "
+                    + "from here; set QUEUE_TYPE=sqlite (one host) or redis-list/redis-pubsub (many hosts), "
+                    + "or run 'courier demo' for an in-process round trip")
+        }
+        return try await makeBackend(environment)
+    }
+}

@@ -1,0 +1,100 @@
+import ArgumentParser
+import Courier
+import Foundation
+import Logging
+
+/// `courier bench`: the round-trip workload against whichever `QUEUE_TYPE` is configured.
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure round trips per second and latency percentiles against the configured queue.",
+        discussion: """
+            Runs --workers echo workers in this process (each with WORKER_CONCURRENCY slots, default \
+            --inflight), or none with --workers 0 to drive workers started separately with 'courier worker'.
+            """
+    )
+
+    @Option(help: "How many round trips.")
+    var requests = 10_000
+
+    @Option(help: "How many round trips are in flight at once.")
+    var inflight = 32
+
+    @Option(help: "Echo workers to run in this process (0: use workers started separately).")
+    var workers = 1
+
+    @Option(help: "Request payload size in bytes.")
+    var payloadBytes = 64
+
+    @Option(help: "Seconds each round trip may take before it counts as failed.")
+    var timeout: Double = 60
+
+    @Flag(help: "Print one JSON object instead of text.")
+    var json = false
+
+    func validate() throws {
+        guard requests >= 1 else { throw ValidationError("--requests must be at least 1") }
+        guard (1...100_000).contains(inflight) else { throw ValidationError("--inflight must be 1…100,000") }
+        guard (0...64).contains(workers) else { throw ValidationError("--workers must be 0…64") }
+        guard (0...(64 << 20)).contains(payloadBytes) else { throw ValidationError("--payload-bytes must be 0…64 MiB") }
+    }
+
+    func run() async throws {
+        let environment = QueueEnvironment()
+        let queueType = try environment.queueType()
+        if workers == 0 && queueType.isInProcess {
+            throw CommandFailure.usage(
+                "--workers 0 drives workers in other processes, which QUEUE_TYPE=memory cannot reach; "
+                    + "use QUEUE_TYPE=sqlite or redis-list/redis-pubsub")
+        }
+        let concurrency =
+            environment.values["WORKER_CONCURRENCY"] == nil ? inflight : try environment.workerConcurrency()
+        let backend = try await BackendFactory.makeBackend(environment)
+        var quiet = Logger(label: "courier.bench")
+        quiet.logLevel = .warning
+        let workerTasks = (0..<workers).map { _ in
+            let worker = Worker(
+                backend: backend, configuration: WorkerConfiguration(concurrency: concurrency), logger: quiet
+            ) { $0.payload }
+            return Task { try await worker.run() }
+        }
+        let payload = Data((0..<payloadBytes).map { UInt8(truncatingIfNeeded: $0) })
+        let load = RoundTripLoad(
+            backend: backend, requests: requests, inflight: inflight, payload: payload,
+            timeout: try parseTimeout(timeout))
+        let result = await load.run()
+        for task in workerTasks { task.cancel() }
+        for task in workerTasks { _ = try? await task.value }
+        await backend.shutdown()
+        report(result, queueType: queueType)
+        if result.failures > 0 { throw CommandFailure.requestFailed("\(result.failures) round trips failed") }
+    }
+
+    private func report(_ result: RoundTripLoad.Result, queueType: QueueType) {
+        let figures: [(String, Double)] = [
+            ("p50_ms", result.percentile(0.5)), ("p95_ms", result.percentile(0.95)),
+            ("p99_ms", result.percentile(0.99)), ("max_ms", result.percentile(1)),
+        ]
+        if json {
+            var fields = [
+                "\"queue_type\": \"\(queueType)\"", "\"requests\": \(requests)", "\"inflight\": \(inflight)",
+                "\"workers\": \(workers)", "\"payload_bytes\": \(payloadBytes)", "\"failures\": \(result.failures)",
+                String(format: "\"round_trips_per_second\": %.1f", result.roundTripsPerSecond),
+                String(format: "\"seconds\": %.3f", result.seconds),
+            ]
+            fields += figures.map { String(format: "\"\($0.0)\": %.3f", $0.1) }
+            fields.append("\"peak_rss_bytes\": \(peakResidentBytes())")
+            print("{" + fields.joined(separator: ", ") + "}")
+        } else {
+            print(
+                "bench \(queueType): \(requests) round trips, \(inflight) in flight, \(workers) in-process worker(s), "
+                    + "\(payloadBytes)-byte payloads")
+            print(
+                String(
+                    format: "  %.0f round trips/s in %.3f s, %d failed", result.roundTripsPerSecond, result.seconds,
+                    result.failures))
+            print("  latency " + figures.map { String(format: "%@ %.3f", $0.0, $0.1) }.joined(separator: ", "))
+            print("  peak RSS \(peakResidentBytes() / 1_048_576) MiB")
+        }
+    }
+}
