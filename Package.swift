@@ -111,7 +111,10 @@ let package = Package(
         ),
         .testTarget(
             name: "CourierCLITests",
-            dependencies: ["Courier"],
+            dependencies: [
+                "Courier", "CourierCLI",
+                .product(name: "Subprocess", package: "swift-subprocess"),
+            ],
             swiftSettings: swiftSettings
         ),
     ]
