@@ -35,6 +35,6 @@ enum CourierExecutable {
         case .signaled(let signal): code = 128 + signal
         }
         return Outcome(
-            exitCode: code, standardOutput: result.standardOutput ?? "", standardError: result.standardError)
+            exitCode: code, standardOutput: result.standardOutput, standardError: result.standardError)
     }
 }
