@@ -152,7 +152,8 @@ public final class MemoryQueueBackend: QueueBackend {
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<QueueResponse, any Error>) in
                 mutate { state, now, effects in
-                    let waiter = MemoryQueueState.Waiter(continuation: continuation, timeout: nil)
+                    let waiter = MemoryQueueState.Waiter(
+                        continuation: continuation, deadline: now.advanced(by: timeout), timeout: timeout)
                     if let response = state.storedResponse(correlationID, now: now) {
                         effects.answer(waiter, with: .success(response))
                     } else if state.isShutDown {
@@ -161,14 +162,8 @@ public final class MemoryQueueBackend: QueueBackend {
                     } else if Task.isCancelled {
                         effects.answer(waiter, with: .failure(CancellationError()))
                     } else {
-                        let timer = Task { [weak self] in
-                            try? await Task.sleep(for: timeout)
-                            guard !Task.isCancelled else { return }
-                            let error = CourierError(.timedOut, "no response to \(correlationID) within \(timeout)")
-                            self?.removeWaiter(correlationID, token: token, error: error)
-                        }
-                        state.waiters[correlationID, default: [:]][token] = .init(
-                            continuation: continuation, timeout: timer)
+                        state.waiters[correlationID, default: [:]][token] = waiter
+                        effects.wake(at: waiter.deadline)
                     }
                 }
             }

@@ -31,7 +31,8 @@ struct MemoryQueueState {
 
     struct Waiter {
         var continuation: CheckedContinuation<QueueResponse, any Error>
-        var timeout: Task<Void, Never>?
+        var deadline: Instant
+        var timeout: Duration
     }
 
     let configuration: QueueConfiguration
@@ -191,6 +192,14 @@ struct MemoryQueueState {
                 .failure(id, status: .timedOut, error: "the request's deadline passed before a worker took it"),
                 now: now, effects: &effects)
         }
+        for (id, waitersOfID) in waiters {
+            for (token, waiter) in waitersOfID where waiter.deadline <= now {
+                waiters[id]?[token] = nil
+                let error = CourierError(.timedOut, "no response to \(id) within \(waiter.timeout)")
+                effects.answer(waiter, with: .failure(error))
+            }
+            if waiters[id]?.isEmpty == true { waiters[id] = nil }
+        }
         while let first = expiryQueue.first, first.expiresAt <= now {
             expiryQueue.removeFirst()
             if responses[first.id]?.expiresAt == first.expiresAt { responses[first.id] = nil }
@@ -211,6 +220,9 @@ struct MemoryQueueState {
             if case .delayed(let until) = records[id]?.phase { consider(until) }
         }
         for id in deadlineIDs { consider(records[id]?.deadline) }
+        for waitersOfID in waiters.values {
+            for waiter in waitersOfID.values { consider(waiter.deadline) }
+        }
         return next
     }
 }
@@ -231,9 +243,6 @@ struct MemoryQueueEffects {
 
     func run() {
         for (continuation, delivery) in deliveries { continuation.resume(returning: delivery) }
-        for (waiter, result) in answers {
-            waiter.timeout?.cancel()
-            waiter.continuation.resume(with: result)
-        }
+        for (waiter, result) in answers { waiter.continuation.resume(with: result) }
     }
 }

@@ -48,10 +48,15 @@ public struct Worker: Service {
     /// never end the worker. Cancelling the task is the hard stop: running handlers are cancelled and their
     /// deliveries released.
     public func run() async throws {
+        let keeper = LeaseKeeper(
+            backend: backend,
+            interval: configuration.leaseRenewalInterval ?? backend.configuration.leaseDuration / 3, logger: logger)
+        let keeperTask = Task { await keeper.run() }
+        defer { keeperTask.cancel() }
         let slots = Task {
             await withDiscardingTaskGroup { group in
                 for slot in 0..<configuration.concurrency {
-                    group.addTask { await runSlot(slot) }
+                    group.addTask { await runSlot(slot, keeper: keeper) }
                 }
             }
         }
@@ -70,13 +75,13 @@ public struct Worker: Service {
         }
     }
 
-    private func runSlot(_ slot: Int) async {
+    private func runSlot(_ slot: Int, keeper: LeaseKeeper) async {
         var failures = 0
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
                 for try await delivery in backend.consumeRequests().cancelOnGracefulShutdown() {
                     failures = 0
-                    await handle(delivery)
+                    await handle(delivery, keeper: keeper)
                 }
                 return
             } catch {
@@ -97,24 +102,28 @@ public struct Worker: Service {
         case leaseEnded(CourierError)
     }
 
-    private func handle(_ delivery: Delivery) async {
+    private func handle(_ delivery: Delivery, keeper: LeaseKeeper) async {
         var requestLogger = self.logger
         requestLogger[metadataKey: "correlation_id"] = "\(delivery.request.correlationID)"
         requestLogger[metadataKey: "attempt"] = "\(delivery.attempt)"
         let logger = requestLogger
         logger.debug("handling request")
-        let outcome = await withTaskGroup(of: Outcome?.self) { group in
-            group.addTask { [handler] in
-                do {
-                    return .answered(try await handler(delivery.request))
-                } catch {
-                    return Task.isCancelled ? .interrupted : .failed(String(describing: error))
-                }
+        let work = Task { [handler] in try await handler(delivery.request) }
+        let key = keeper.keep(delivery.lease, for: work)
+        let result = await withTaskCancellationHandler {
+            await work.result
+        } onCancel: {
+            work.cancel()
+        }
+        let outcome: Outcome
+        if let ended = keeper.stopKeeping(key) {
+            outcome = .leaseEnded(ended)
+        } else {
+            switch result {
+            case .success(let payload): outcome = .answered(payload)
+            case .failure where Task.isCancelled: outcome = .interrupted
+            case .failure(let error): outcome = .failed(String(describing: error))
             }
-            group.addTask { await keepLeased(delivery.lease, logger: logger) }
-            let first = await group.next() ?? nil
-            group.cancelAll()
-            return first ?? .interrupted
         }
         do {
             try await settle(delivery, outcome: outcome, logger: logger)
@@ -144,27 +153,6 @@ public struct Worker: Service {
             logger.info("request cancelled; handler stopped")
         case .leaseEnded(let error):
             logger.warning("lease lost; handler stopped", metadata: ["error": "\(error)"])
-        }
-    }
-
-    /// Extends the lease until cancelled; returns only if the lease ends (request cancelled or lease lost).
-    private func keepLeased(_ lease: Lease, logger: Logger) async -> Outcome? {
-        let interval = configuration.leaseRenewalInterval ?? backend.configuration.leaseDuration / 3
-        var lease = lease
-        while true {
-            do {
-                try await Task.sleep(for: interval)
-            } catch {
-                return nil
-            }
-            do {
-                lease = try await backend.extendLease(lease)
-            } catch let error as CourierError where error.code == .requestCancelled || error.code == .leaseLost {
-                return .leaseEnded(error)
-            } catch {
-                if Task.isCancelled { return nil }
-                logger.warning("could not extend the lease; will try again", metadata: ["error": "\(error)"])
-            }
         }
     }
 }
