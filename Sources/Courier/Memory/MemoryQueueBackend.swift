@@ -17,6 +17,7 @@ public final class MemoryQueueBackend: QueueBackend {
     public let configuration: QueueConfiguration
 
     private let state: Mutex<MemoryQueueState>
+    private let waiterTokens = Atomic<UInt64>(0)
 
     /// Creates an empty queue.
     /// - Throws: ``CourierError`` when the configuration is invalid (see ``QueueConfiguration/validate()``).
@@ -52,7 +53,7 @@ public final class MemoryQueueBackend: QueueBackend {
     }
 
     private func nextDelivery() async -> Delivery? {
-        let token = state.withLock { $0.makeToken() }
+        let token = waiterTokens.add(1, ordering: .relaxed).newValue
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Delivery?, Never>) in
                 mutate { state, now, effects in
@@ -148,7 +149,7 @@ public final class MemoryQueueBackend: QueueBackend {
     /// Waits for the response to an id. See ``QueueBackend/subscribe(to:timeout:)``.
     /// - Throws: ``CourierError`` with code `timedOut` or `shutDown`, or `CancellationError`.
     public func subscribe(to correlationID: CorrelationID, timeout: Duration) async throws -> QueueResponse {
-        let token = state.withLock { $0.makeToken() }
+        let token = waiterTokens.add(1, ordering: .relaxed).newValue
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<QueueResponse, any Error>) in
                 mutate { state, now, effects in
