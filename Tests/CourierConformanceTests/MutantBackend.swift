@@ -1,0 +1,86 @@
+import Courier
+import Foundation
+import Synchronization
+
+/// A deliberately broken adapter: the memory adapter with one contract violation, to prove the kit notices.
+final class MutantBackend: QueueBackend {
+    enum Mutation: String, CaseIterable, Sendable {
+        /// Silently drops 1 in 100 published requests.
+        case dropsOneInHundred
+        /// Hands every delivery to its consumer twice.
+        case deliversTwice
+        /// Reports every response as stored, even a second one.
+        case answersTwice
+        /// Keeps serving responses after their TTL.
+        case neverExpiresResponses
+        /// Ignores the lease when storing a response.
+        case ignoresFencing
+        /// Never dead-letters: gives exhausted requests back as if they were new.
+        case neverDeadLetters
+    }
+
+    let base: MemoryQueueBackend
+    let mutation: Mutation
+    private let published = Atomic<Int>(0)
+    private let forever = Mutex<[CorrelationID: QueueResponse]>([:])
+
+    init(_ mutation: Mutation, configuration: QueueConfiguration) throws {
+        var configuration = configuration
+        if mutation == .neverDeadLetters { configuration.maxAttempts = 1_000 }
+        self.base = try MemoryQueueBackend(configuration: configuration)
+        self.mutation = mutation
+    }
+
+    var capabilities: QueueCapabilities { base.capabilities }
+    var configuration: QueueConfiguration { base.configuration }
+
+    func publishRequest(_ request: QueueRequest) async throws {
+        if mutation == .dropsOneInHundred, published.add(1, ordering: .relaxed).newValue % 100 == 50 { return }
+        try await base.publishRequest(request)
+    }
+
+    func consumeRequests() -> DeliverySequence {
+        guard mutation == .deliversTwice else { return base.consumeRequests() }
+        let repeated = Mutex<Delivery?>(nil)
+        return DeliverySequence { [base] in
+            if let again = repeated.withLock({ value -> Delivery? in
+                defer { value = nil }; return value
+            }) {
+                return again
+            }
+            var iterator = base.consumeRequests().makeAsyncIterator()
+            let delivery = try await iterator.next()
+            repeated.withLock { $0 = delivery }
+            return delivery
+        }
+    }
+
+    func publishResponse(_ response: QueueResponse, settling lease: Lease?) async throws -> PublishResponseResult {
+        let result = try await base.publishResponse(response, settling: mutation == .ignoresFencing ? nil : lease)
+        if mutation == .neverExpiresResponses, result == .stored {
+            forever.withLock { $0[response.correlationID] = response }
+        }
+        return mutation == .answersTwice ? .stored : result
+    }
+
+    func getResponse(for correlationID: CorrelationID) async throws -> QueueResponse? {
+        if let kept = forever.withLock({ $0[correlationID] }) { return kept }
+        return try await base.getResponse(for: correlationID)
+    }
+
+    func subscribe(to correlationID: CorrelationID, timeout: Duration) async throws -> QueueResponse {
+        try await base.subscribe(to: correlationID, timeout: timeout)
+    }
+
+    func status(of correlationID: CorrelationID) async throws -> RequestState {
+        try await base.status(of: correlationID)
+    }
+    func cancel(_ correlationID: CorrelationID) async throws -> CancelResult { try await base.cancel(correlationID) }
+    func extendLease(_ lease: Lease) async throws -> Lease { try await base.extendLease(lease) }
+
+    func release(_ lease: Lease, retryAfter: Duration, reason: String?) async throws {
+        try await base.release(lease, retryAfter: retryAfter, reason: reason)
+    }
+
+    func shutdown() async { await base.shutdown() }
+}

@@ -1,0 +1,48 @@
+import Courier
+import CourierConformance
+import Testing
+
+struct MutantHarness: ConformanceHarness {
+    let mutation: MutantBackend.Mutation
+    var declaredCapabilities: QueueCapabilities { [.fifo, .pushWakeups] }
+    var timing: ConformanceTiming { .inProcess }
+
+    func makeBackend(configuration: QueueConfiguration) async throws -> any QueueBackend {
+        try MutantBackend(mutation, configuration: configuration)
+    }
+}
+
+/// Each broken adapter must fail at least one of the cases that guard the rule it breaks.
+@Suite("The kit catches broken adapters")
+struct MutantTests {
+    static let expectations: [(MutantBackend.Mutation, [String])] = [
+        (.dropsOneInHundred, ["C1"]),
+        (.deliversTwice, ["C1", "F5"]),
+        (.answersTwice, ["E2", "E3"]),
+        (.neverExpiresResponses, ["E4"]),
+        (.ignoresFencing, ["D5"]),
+        (.neverDeadLetters, ["D4", "D7"]),
+    ]
+
+    @Test(arguments: expectations.map(\.0))
+    func mutantFails(_ mutation: MutantBackend.Mutation) async throws {
+        let guarding = Self.expectations.first { $0.0 == mutation }!.1
+        let harness = MutantHarness(mutation: mutation)
+        var failures: [String] = []
+        for testCase in Conformance.cases(for: harness) where guarding.contains(testCase.id) {
+            do {
+                try await testCase.run(harness)
+            } catch let failure as ConformanceFailure {
+                failures.append(failure.description)
+            }
+        }
+        #expect(failures.count == guarding.count, "\(mutation) passed cases that guard its rule: \(failures)")
+    }
+
+    @Test func correctAdapterPassesTheSameCases() async throws {
+        let ids = Set(Self.expectations.flatMap(\.1))
+        for testCase in Conformance.cases(for: MemoryHarness()) where ids.contains(testCase.id) {
+            try await testCase.run(MemoryHarness())
+        }
+    }
+}

@@ -1,0 +1,170 @@
+import Courier
+import Foundation
+import Synchronization
+
+/// What a case works with: fresh backends on a unique queue, timing, and checking helpers that throw
+/// ``ConformanceFailure``.
+final class ConformanceContext: Sendable {
+    let harness: any ConformanceHarness
+    let timing: ConformanceTiming
+    let queueName: String
+    private let opened = Mutex<[any QueueBackend]>([])
+
+    init(harness: any ConformanceHarness, caseName: String) {
+        self.harness = harness
+        var timing = harness.timing
+        if let text = ProcessInfo.processInfo.environment["COURIER_CONFORMANCE_SCALE"], let scale = Double(text) {
+            timing.scale = scale
+        }
+        self.timing = timing
+        let suffix = UInt32.random(in: 0...UInt32.max)
+        self.queueName = "conf-\(caseName.prefix(40))-\(String(suffix, radix: 16))"
+    }
+
+    /// The configuration cases use: this case's queue and the harness's short timings.
+    func configuration(maxAttempts: Int = 3, maxPayloadBytes: Int = 8 << 20) -> QueueConfiguration {
+        QueueConfiguration(
+            queueName: queueName, leaseDuration: timing.lease, maxAttempts: maxAttempts,
+            responseTTL: timing.responseTTL, maxPayloadBytes: maxPayloadBytes)
+    }
+
+    /// A fresh backend for this case; shut down when the case ends.
+    func backend(_ configuration: QueueConfiguration? = nil) async throws -> any QueueBackend {
+        track(try await harness.makeBackend(configuration: configuration ?? self.configuration()))
+    }
+
+    /// A new instance over the same store (the reopen hook).
+    func reopen(_ configuration: QueueConfiguration? = nil) async throws -> any QueueBackend {
+        track(try await harness.reopenBackend(configuration: configuration ?? self.configuration()))
+    }
+
+    private func track(_ backend: any QueueBackend) -> any QueueBackend {
+        opened.withLock { $0.append(backend) }
+        return backend
+    }
+
+    func shutdownAll() async {
+        for backend in opened.withLock({ $0 }) { await backend.shutdown() }
+    }
+
+    // MARK: Checks
+
+    func expect(_ condition: Bool, _ rule: String, _ message: @autoclosure () -> String) throws {
+        if !condition { throw ConformanceFailure(rule: rule, message()) }
+    }
+
+    func expectError(
+        _ code: CourierError.Code, _ rule: String, _ what: String, _ operation: () async throws -> Void
+    ) async throws {
+        do {
+            try await operation()
+        } catch let error as CourierError where error.code == code {
+            return
+        } catch {
+            throw ConformanceFailure(rule: rule, "\(what): expected \(code), got \(error)")
+        }
+        throw ConformanceFailure(rule: rule, "\(what): expected \(code), but it succeeded")
+    }
+
+    /// Runs `operation`, failing with `rule` if it takes longer than `limit`.
+    func within<T: Sendable>(
+        _ limit: Duration, rule: String, _ what: String, _ operation: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
+        let result = try await withThrowingTaskGroup(of: Raced<T>.self) { group in
+            group.addTask { .value(try await operation()) }
+            group.addTask {
+                try await Task.sleep(for: limit)
+                return .late
+            }
+            let first = try await group.next()!
+            group.cancelAll()
+            return first
+        }
+        guard case .value(let value) = result else {
+            throw ConformanceFailure(rule: rule, "\(what) within \(limit)")
+        }
+        return value
+    }
+
+    /// Polls `condition` until it holds or `limit` passes.
+    func eventually(
+        _ limit: Duration, _ rule: String, _ what: String, _ condition: () async throws -> Bool
+    ) async throws {
+        let deadline = ContinuousClock.now.advanced(by: limit)
+        while ContinuousClock.now < deadline {
+            if try await condition() { return }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        if try await condition() { return }
+        throw ConformanceFailure(rule: rule, "\(what) did not happen within \(limit)")
+    }
+
+    // MARK: Queue helpers
+
+    /// Publishes a request with `payload` and returns it.
+    @discardableResult
+    func publish(
+        _ backend: any QueueBackend, _ payload: String = "payload", id: CorrelationID = .generate(),
+        headers: [String: String] = [:], deadline: Date? = nil
+    ) async throws -> QueueRequest {
+        let request = QueueRequest(correlationID: id, payload: Data(payload.utf8), headers: headers, deadline: deadline)
+        try await backend.publishRequest(request)
+        return request
+    }
+
+    /// Claims one delivery, failing with `rule` when none arrives within `limit` (default: a wake bound + lease).
+    func claim(_ backend: any QueueBackend, within limit: Duration? = nil, rule: String) async throws -> Delivery {
+        let bound = limit ?? timing.scaled(timing.wakeBound + timing.lease * 2)
+        let delivery = try await within(bound, rule: rule, "expected a delivery") {
+            var consumer = backend.consumeRequests().makeAsyncIterator()
+            return try await consumer.next()
+        }
+        guard let delivery else { throw ConformanceFailure(rule: rule, "the delivery stream ended unexpectedly") }
+        return delivery
+    }
+
+    /// Fails when a delivery arrives within `window` (claiming it, if one does).
+    func expectNoDelivery(_ backend: any QueueBackend, for window: Duration, rule: String, _ why: String) async throws {
+        let delivery: Delivery?? = try? await within(window, rule: rule, "") {
+            var consumer = backend.consumeRequests().makeAsyncIterator()
+            return try await consumer.next()
+        }
+        if case .some(.some(let delivery)) = delivery {
+            throw ConformanceFailure(
+                rule: rule,
+                "request \(delivery.request.correlationID) (attempt \(delivery.attempt)) was delivered: \(why)")
+        }
+    }
+
+    /// Answers a delivery with its own payload.
+    @discardableResult
+    func answer(
+        _ backend: any QueueBackend, _ delivery: Delivery, payload: Data? = nil
+    ) async throws
+        -> PublishResponseResult
+    {
+        try await backend.publishResponse(
+            .completed(delivery.request.correlationID, payload: payload ?? delivery.request.payload),
+            settling: delivery.lease)
+    }
+
+    /// Waits for a response within a wake bound (plus `extra`).
+    func response(
+        _ backend: any QueueBackend, _ id: CorrelationID, extra: Duration = .zero, rule: String
+    )
+        async throws -> QueueResponse
+    {
+        let bound = timing.scaled(timing.wakeBound * 4 + extra)
+        do {
+            return try await backend.subscribe(to: id, timeout: bound)
+        } catch let error as CourierError where error.code == .timedOut {
+            throw ConformanceFailure(rule: rule, "no response to \(id) within \(bound)")
+        }
+    }
+}
+
+/// The outcome of racing an operation against a deadline.
+enum Raced<T: Sendable>: Sendable {
+    case value(T)
+    case late
+}
