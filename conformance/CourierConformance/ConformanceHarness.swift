@@ -87,7 +87,7 @@ public struct ConformanceTiming: Sendable, Hashable {
 
     /// Timing for in-process adapters such as ``MemoryQueueBackend``.
     public static let inProcess = ConformanceTiming(
-        lease: .milliseconds(300), responseTTL: .seconds(1), wakeBound: .milliseconds(100), scale: 2)
+        lease: .seconds(1), responseTTL: .seconds(1), wakeBound: .milliseconds(100), scale: 2)
 
     /// `bound` multiplied by ``scale``.
     public func scaled(_ bound: Duration) -> Duration { bound * scale }

@@ -49,9 +49,13 @@ extension Conformance {
         ConformanceCase("C3", "exclusiveWhileLeased") { c in
             let backend = try await c.backend()
             let request = try await c.publish(backend)
-            _ = try await c.claim(backend, rule: "C3")
+            let delivery = try await c.claim(backend, rule: "C3")
+            // The window closes half a lease before the lease runs out, however late this task got to run.
+            let window =
+                Duration.milliseconds(Int64(delivery.lease.expiresAt.timeIntervalSinceNow * 1000)) - c.timing.lease / 2
+            guard window > .zero else { return }
             try await c.expectNoDelivery(
-                backend, for: c.timing.lease / 2, rule: "rule 3 lease",
+                backend, for: window, rule: "rule 3 lease",
                 "\(request.correlationID) was given to a second consumer while its lease held")
         },
         ConformanceCase("C4", "wakeOnPublish") { c in
