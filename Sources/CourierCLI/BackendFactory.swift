@@ -1,4 +1,5 @@
 import Courier
+import CourierSQLite
 
 /// The one place a `QUEUE_TYPE` becomes an adapter.
 enum BackendFactory {
@@ -9,8 +10,11 @@ enum BackendFactory {
         switch try environment.queueType() {
         case .memory:
             return try MemoryQueueBackend(configuration: configuration)
+        case .sqlite:
+            return try await SQLiteQueueBackend(path: environment.sqlitePath, configuration: configuration)
         case let type:
-            throw CourierError(.unsupportedQueueType, "QUEUE_TYPE=\(type) is not built yet; use QUEUE_TYPE=memory")
+            throw CourierError(
+                .unsupportedQueueType, "QUEUE_TYPE=\(type) is not built yet; use QUEUE_TYPE=memory or sqlite")
         }
     }
 

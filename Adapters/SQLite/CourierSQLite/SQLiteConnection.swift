@@ -1,0 +1,158 @@
+import CSQLite
+import Foundation
+
+/// One SQLite connection. Not thread-safe: ``SQLiteDatabase`` confines it to its own thread.
+final class SQLiteConnection: @unchecked Sendable {  // confined to SQLiteDatabase's thread
+    private var handle: OpaquePointer?
+    private var statements: [String: OpaquePointer] = [:]
+
+    /// Opens (creating if asked) the database file with owner-only permissions and the queue's pragmas.
+    init(path: String, create: Bool, synchronous: SQLiteQueueBackend.Synchronous, busyTimeout: Duration) throws {
+        if create && !FileManager.default.fileExists(atPath: path) {
+            let directory = (path as NSString).deletingLastPathComponent
+            if !directory.isEmpty && !FileManager.default.fileExists(atPath: directory) {
+                throw SQLiteError(code: SQLITE_CANTOPEN, message: "the directory '\(directory)' does not exist")
+            }
+            let descriptor = open(path, O_CREAT | O_EXCL | O_WRONLY, 0o600)
+            if descriptor >= 0 { close(descriptor) }
+        }
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0)
+        let result = sqlite3_open_v2(path, &handle, flags, nil)
+        if result != SQLITE_OK {
+            let error = SQLiteError(code: result, message: handle.map { String(cString: sqlite3_errmsg($0)) } ?? "")
+            sqlite3_close_v2(handle)
+            handle = nil
+            throw error
+        }
+        sqlite3_extended_result_codes(handle, 1)
+        sqlite3_busy_timeout(handle, Int32(busyTimeout.inSecondsForSQLite * 1000))
+        try execute("PRAGMA journal_mode = WAL")
+        try execute("PRAGMA synchronous = \(synchronous.rawValue)")
+        try execute("PRAGMA foreign_keys = ON")
+    }
+
+    deinit {
+        for statement in statements.values { sqlite3_finalize(statement) }
+        sqlite3_close_v2(handle)
+    }
+
+    /// Runs SQL that returns no rows (several statements allowed).
+    func execute(_ sql: String) throws {
+        var message: UnsafeMutablePointer<CChar>?
+        let result = sqlite3_exec(handle, sql, nil, nil, &message)
+        if result != SQLITE_OK {
+            let text = message.map { String(cString: $0) } ?? ""
+            sqlite3_free(message)
+            throw SQLiteError(code: result, message: text)
+        }
+    }
+
+    /// Runs one cached statement with `bindings`, returning every row.
+    @discardableResult
+    func query(_ sql: String, _ bindings: [SQLiteValue] = []) throws -> [[SQLiteValue]] {
+        let statement = try prepared(sql)
+        defer {
+            sqlite3_reset(statement)
+            sqlite3_clear_bindings(statement)
+        }
+        for (index, value) in bindings.enumerated() { try bind(value, at: Int32(index + 1), in: statement) }
+        var rows: [[SQLiteValue]] = []
+        while true {
+            let result = sqlite3_step(statement)
+            if result == SQLITE_DONE { return rows }
+            guard result == SQLITE_ROW else { throw lastError(result) }
+            rows.append((0..<sqlite3_column_count(statement)).map { column(statement, $0) })
+        }
+    }
+
+    /// Runs `body` inside `BEGIN IMMEDIATE … COMMIT`, rolling back when it throws.
+    func immediateTransaction<T>(_ body: () throws -> T) throws -> T {
+        try execute("BEGIN IMMEDIATE")
+        do {
+            let value = try body()
+            try execute("COMMIT")
+            return value
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// The number of rows the last statement changed.
+    var changes: Int { Int(sqlite3_changes(handle)) }
+
+    private func prepared(_ sql: String) throws -> OpaquePointer {
+        if let statement = statements[sql] { return statement }
+        var statement: OpaquePointer?
+        let result = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
+        guard result == SQLITE_OK, let statement else { throw lastError(result) }
+        statements[sql] = statement
+        return statement
+    }
+
+    private func bind(_ value: SQLiteValue, at index: Int32, in statement: OpaquePointer) throws {
+        let result: Int32
+        switch value {
+        case .null: result = sqlite3_bind_null(statement, index)
+        case .integer(let number): result = sqlite3_bind_int64(statement, index, number)
+        case .real(let number): result = sqlite3_bind_double(statement, index, number)
+        case .text(let text): result = sqlite3_bind_text(statement, index, text, -1, CSQLite_transient())
+        case .blob(let data):
+            result = data.withUnsafeBytes { bytes in
+                sqlite3_bind_blob(
+                    statement, index, bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(bytes.count),
+                    CSQLite_transient())
+            }
+        }
+        if result != SQLITE_OK { throw lastError(result) }
+    }
+
+    private func column(_ statement: OpaquePointer, _ index: Int32) -> SQLiteValue {
+        switch sqlite3_column_type(statement, index) {
+        case SQLITE_INTEGER: return .integer(sqlite3_column_int64(statement, index))
+        case SQLITE_FLOAT: return .real(sqlite3_column_double(statement, index))
+        case SQLITE_TEXT: return .text(String(cString: sqlite3_column_text(statement, index)))
+        case SQLITE_BLOB:
+            let count = Int(sqlite3_column_bytes(statement, index))
+            guard count > 0, let bytes = sqlite3_column_blob(statement, index) else { return .blob(Data()) }
+            return .blob(Data(bytes: bytes, count: count))
+        default: return .null
+        }
+    }
+
+    private func lastError(_ result: Int32) -> SQLiteError {
+        SQLiteError(code: sqlite3_extended_errcode(handle), message: String(cString: sqlite3_errmsg(handle)))
+    }
+}
+
+/// A value bound to or read from SQLite.
+enum SQLiteValue: Sendable, Hashable {
+    case null
+    case integer(Int64)
+    case real(Double)
+    case text(String)
+    case blob(Data)
+
+    var integer: Int64? { if case .integer(let value) = self { value } else { nil } }
+    var real: Double? {
+        switch self {
+        case .real(let value): value
+        case .integer(let value): Double(value)
+        default: nil
+        }
+    }
+    var text: String? { if case .text(let value) = self { value } else { nil } }
+    var blob: Data? {
+        switch self {
+        case .blob(let value): value
+        case .null: nil
+        default: nil
+        }
+    }
+}
+
+extension Duration {
+    fileprivate var inSecondsForSQLite: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}

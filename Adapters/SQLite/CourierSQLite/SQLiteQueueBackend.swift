@@ -1,0 +1,258 @@
+import Courier
+import Foundation
+import Synchronization
+
+/// A durable queue in one SQLite file, shared by every process on the host that opens it.
+///
+/// Capabilities: `fifo`, `durable` (requests, leases and responses survive restarts and crashes), `shared`
+/// (processes and instances on one file see one queue). Waiters and consumers in the process that made a change
+/// are woken at once; those in other processes notice within ``Options/changePollInterval`` through a cheap
+/// `PRAGMA data_version` check, so it does not claim `pushWakeups`. Every read-then-write runs in one
+/// `BEGIN IMMEDIATE` transaction, a claim is one `UPDATE … RETURNING`, and all SQLite calls run on a thread the
+/// backend owns, never on Swift's cooperative pool.
+public final class SQLiteQueueBackend: QueueBackend {
+    /// SQLite's `synchronous` setting: how durable a commit is.
+    public enum Synchronous: String, Sendable, Hashable {
+        /// Survives process crashes; a power loss may lose the last commits. The default.
+        case normal = "NORMAL"
+        /// Survives power loss too, at the cost of an fsync per commit.
+        case full = "FULL"
+    }
+
+    /// Adapter settings beyond ``QueueConfiguration``.
+    public struct Options: Sendable, Hashable {
+        /// Commit durability. `.normal` by default.
+        public var synchronous: Synchronous
+        /// How often another process's changes are looked for while someone waits. 5 ms by default.
+        public var changePollInterval: Duration
+        /// How long a statement waits for another connection's lock before failing. 5 s by default.
+        public var busyTimeout: Duration
+
+        /// Creates options; every argument has the documented default.
+        public init(
+            synchronous: Synchronous = .normal, changePollInterval: Duration = .milliseconds(5),
+            busyTimeout: Duration = .seconds(5)
+        ) {
+            self.synchronous = synchronous
+            self.changePollInterval = changePollInterval
+            self.busyTimeout = busyTimeout
+        }
+    }
+
+    /// Always `[fifo, durable, shared]`.
+    public var capabilities: QueueCapabilities { [.fifo, .durable, .shared] }
+    /// The queue and timing settings.
+    public let configuration: QueueConfiguration
+    /// The adapter settings.
+    public let options: Options
+
+    let database: SQLiteDatabase
+    let board = WakeBoard()
+    let store: SQLiteQueueStore
+    private let lifecycle = Mutex<(isShutDown: Bool, watcher: Task<Void, Never>?)>((false, nil))
+
+    /// Opens (creating when missing, with mode 0600) the database at `path` and migrates its schema.
+    /// - Throws: ``CourierError`` with code `storageFailure` for a missing directory, a read-only, non-SQLite,
+    ///   corrupt or newer-version file (nothing is overwritten), or `invalidConfiguration` for bad settings.
+    public init(
+        path: String, configuration: QueueConfiguration = QueueConfiguration(), options: Options = Options()
+    )
+        async throws
+    {
+        try configuration.validate()
+        self.configuration = configuration
+        self.options = options
+        do {
+            database = try await SQLiteDatabase(
+                path: path, create: true, synchronous: options.synchronous, busyTimeout: options.busyTimeout)
+            try await database.run { try SQLiteSchema.migrate($0) }
+        } catch let error as SQLiteError {
+            throw error.courierError("cannot open the SQLite queue at '\(path)'")
+        }
+        store = SQLiteQueueStore(configuration: configuration)
+        let watcher = Task { [weak self] in _ = await self?.watch() }
+        lifecycle.withLock { $0.watcher = watcher }
+    }
+
+    // MARK: Requests
+
+    /// Enqueues a request. See ``QueueBackend/publishRequest(_:)``.
+    /// - Throws: ``CourierError`` with code `duplicateRequest`, `payloadTooLarge`, `backendUnavailable` or `shutDown`.
+    public func publishRequest(_ request: QueueRequest) async throws {
+        try configuration.checkPayloadSize(request.payload.count, of: "the request payload")
+        try checkOpen()
+        try await transaction { [store] in try store.insert(request, $0) }
+        board.notify(SQLiteQueueStore.consumersKey)
+    }
+
+    /// Returns a consumer's stream of leased deliveries. See ``QueueBackend/consumeRequests()``.
+    public func consumeRequests() -> DeliverySequence {
+        DeliverySequence { [self] in try await nextDelivery() }
+    }
+
+    private func nextDelivery() async throws -> Delivery? {
+        while !isShutDown && !Task.isCancelled {
+            let generation = board.generation(SQLiteQueueStore.consumersKey)
+            let (delivery, answered, nextDue) = try await transaction { [store] in try store.claim($0) }
+            wake(answered)
+            if let delivery { return delivery }
+            let wait = min(nextDue.map { Duration.milliseconds(Int64(max(1, $0 * 1000))) } ?? .seconds(1), .seconds(1))
+            await board.wait(for: SQLiteQueueStore.consumersKey, since: generation, timeout: wait)
+        }
+        return nil
+    }
+
+    // MARK: Leases
+
+    /// Extends a lease. See ``QueueBackend/extendLease(_:)``.
+    /// - Throws: ``CourierError`` with code `requestCancelled`, `leaseLost`, `backendUnavailable` or `shutDown`.
+    public func extendLease(_ lease: Lease) async throws -> Lease {
+        try checkOpen()
+        let (extended, answered) = try await transaction { [store] in try store.extend(lease, $0) }
+        wake(answered)
+        return try extended.get()
+    }
+
+    /// Gives a delivery back. See ``QueueBackend/release(_:retryAfter:reason:)``.
+    /// - Throws: ``CourierError`` with code `leaseLost`, `backendUnavailable` or `shutDown`.
+    public func release(_ lease: Lease, retryAfter: Duration, reason: String?) async throws {
+        try checkOpen()
+        let answered = try await transaction { [store] in
+            try store.release(lease, after: retryAfter.inSeconds, reason: reason ?? "released by its consumer", $0)
+        }
+        wake(answered)
+        board.notify(SQLiteQueueStore.consumersKey)
+    }
+
+    // MARK: Responses
+
+    /// Stores a response, first one wins. See ``QueueBackend/publishResponse(_:settling:)``.
+    /// - Throws: ``CourierError`` with code `leaseLost`, `payloadTooLarge`, `backendUnavailable` or `shutDown`.
+    @discardableResult
+    public func publishResponse(
+        _ response: QueueResponse, settling lease: Lease?
+    ) async throws
+        -> PublishResponseResult
+    {
+        try configuration.checkPayloadSize(response.payload.count, of: "the response payload")
+        try checkOpen()
+        let result = try await transaction { [store] in try store.answer(response, lease: lease, $0) }
+        if result == .stored { board.notify(response.correlationID.rawValue) }
+        return result
+    }
+
+    /// Returns the stored response, if any. See ``QueueBackend/getResponse(for:)``.
+    /// - Throws: ``CourierError`` with code `backendUnavailable` or `shutDown`.
+    public func getResponse(for correlationID: CorrelationID) async throws -> QueueResponse? {
+        try checkOpen()
+        return try await read { [store] in try store.response(correlationID, $0) }
+    }
+
+    /// Waits for the response to an id. See ``QueueBackend/subscribe(to:timeout:)``.
+    /// - Throws: ``CourierError`` with code `timedOut` or `shutDown`, or `CancellationError`.
+    public func subscribe(to correlationID: CorrelationID, timeout: Duration) async throws -> QueueResponse {
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while true {
+            try checkOpen()
+            try Task.checkCancellation()
+            let generation = board.generation(correlationID.rawValue)
+            if let response = try await getResponse(for: correlationID) { return response }
+            let remaining = deadline - ContinuousClock.now
+            if remaining <= .zero {
+                throw CourierError(.timedOut, "no response to \(correlationID) within \(timeout)")
+            }
+            await board.wait(for: correlationID.rawValue, since: generation, timeout: min(remaining, .seconds(5)))
+        }
+    }
+
+    // MARK: Status and cancel
+
+    /// Reports a request's state. See ``QueueBackend/status(of:)``.
+    /// - Throws: ``CourierError`` with code `backendUnavailable` or `shutDown`.
+    public func status(of correlationID: CorrelationID) async throws -> RequestState {
+        try checkOpen()
+        return try await read { [store] in try store.status(correlationID, $0) }
+    }
+
+    /// Cancels a request without a response. See ``QueueBackend/cancel(_:)``.
+    /// - Throws: ``CourierError`` with code `notFound`, `alreadyFinished`, `backendUnavailable` or `shutDown`.
+    @discardableResult
+    public func cancel(_ correlationID: CorrelationID) async throws -> CancelResult {
+        try checkOpen()
+        let result = try await transaction { [store] in try store.cancel(correlationID, $0) }
+        board.notify(correlationID.rawValue)
+        return result
+    }
+
+    // MARK: Lifecycle
+
+    /// Stops the watcher, ends consumer streams and fails waiters with `shutDown`. Idempotent.
+    public func shutdown() async {
+        let watcher = lifecycle.withLock { state -> Task<Void, Never>? in
+            defer { state = (true, nil) }
+            return state.watcher
+        }
+        watcher?.cancel()
+        board.notifyAll()
+    }
+
+    /// The number of tasks waiting for a response or a request in this process, for leak checks.
+    public var waitingTasks: Int { board.waiterCount }
+
+    // MARK: Internals
+
+    private var isShutDown: Bool { lifecycle.withLock { $0.isShutDown } }
+
+    private func checkOpen() throws(CourierError) {
+        if isShutDown { throw CourierError(.shutDown, "the SQLite queue '\(configuration.queueName)' was shut down") }
+    }
+
+    private func wake(_ answered: [CorrelationID]) {
+        for id in answered { board.notify(id.rawValue) }
+    }
+
+    func transaction<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
+        try await read { connection in try connection.immediateTransaction { try body(connection) } }
+    }
+
+    func read<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
+        do {
+            return try await database.run(body)
+        } catch let error as SQLiteError {
+            throw error.courierError("the SQLite queue '\(configuration.queueName)' failed")
+        }
+    }
+
+    /// Notices other processes' commits, reaps expired leases and deadlines, and sweeps expired responses.
+    private func watch() async {
+        var lastVersion: Int64?
+        var lastReap = ContinuousClock.now
+        var lastSweep = ContinuousClock.now
+        let reapInterval = min(configuration.leaseDuration / 4, .milliseconds(250))
+        while (try? await Task.sleep(for: options.changePollInterval)) != nil {
+            do {
+                if board.hasWaiters {
+                    let version = try await read { try $0.query("PRAGMA data_version").first?.first?.integer }
+                    if version != lastVersion, lastVersion != nil { board.notifyAll() }
+                    lastVersion = version
+                }
+                let now = ContinuousClock.now
+                if now - lastReap >= reapInterval {
+                    lastReap = now
+                    let answered = try await transaction { [store] in try store.reap($0) }
+                    wake(answered.ids)
+                    if answered.requeued { board.notify(SQLiteQueueStore.consumersKey) }
+                }
+                if now - lastSweep >= .seconds(1) {
+                    lastSweep = now
+                    try await transaction { [store] in try store.sweep($0) }
+                    if Int.random(in: 0..<30) == 0 {
+                        try await read { try $0.execute("PRAGMA wal_checkpoint(PASSIVE)") }
+                    }
+                }
+            } catch {
+                continue
+            }
+        }
+    }
+}

@@ -1,0 +1,78 @@
+import Synchronization
+
+/// In-process wake-ups for tasks waiting on a key (a correlation id, or consumers), without lost signals:
+/// a waiter reads the key's generation before checking the store and waits only if it has not moved since.
+final class WakeBoard: Sendable {
+    struct Generation: Equatable {
+        var key: UInt64
+        var global: UInt64
+    }
+
+    private struct State {
+        var generations: [String: UInt64] = [:]
+        var global: UInt64 = 0
+        var waiters: [UInt64: (key: String, continuation: CheckedContinuation<Void, Never>)] = [:]
+        var nextToken: UInt64 = 0
+    }
+
+    private let state = Mutex(State())
+
+    /// The generation to pass to ``wait(for:since:timeout:)`` after checking the store.
+    func generation(_ key: String) -> Generation {
+        state.withLock { Generation(key: $0.generations[key] ?? 0, global: $0.global) }
+    }
+
+    /// Wakes every waiter on `key`.
+    func notify(_ key: String) {
+        let woken = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.generations[key, default: 0] &+= 1
+            let tokens = state.waiters.filter { $0.value.key == key }.map(\.key)
+            return tokens.compactMap { state.waiters.removeValue(forKey: $0)?.continuation }
+        }
+        for continuation in woken { continuation.resume() }
+    }
+
+    /// Wakes every waiter.
+    func notifyAll() {
+        let woken = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.global &+= 1
+            defer { state.waiters = [:] }
+            return state.waiters.values.map(\.continuation)
+        }
+        for continuation in woken { continuation.resume() }
+    }
+
+    /// Whether anyone is waiting.
+    var hasWaiters: Bool { state.withLock { !$0.waiters.isEmpty } }
+
+    /// The number of tasks waiting, for leak checks.
+    var waiterCount: Int { state.withLock { $0.waiters.count } }
+
+    /// Returns when `key` is notified after `generation`, when `timeout` passes, or when the task is cancelled.
+    func wait(for key: String, since generation: Generation, timeout: Duration) async {
+        let token = state.withLock { state -> UInt64 in
+            state.nextToken &+= 1
+            return state.nextToken
+        }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await withTaskCancellationHandler {
+                    await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                        let ready = self.state.withLock { state -> Bool in
+                            let now = Generation(key: state.generations[key] ?? 0, global: state.global)
+                            if now != generation || Task.isCancelled { return true }
+                            state.waiters[token] = (key, continuation)
+                            return false
+                        }
+                        if ready { continuation.resume() }
+                    }
+                } onCancel: {
+                    self.state.withLock { $0.waiters.removeValue(forKey: token) }?.continuation.resume()
+                }
+            }
+            group.addTask { try? await Task.sleep(for: timeout) }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+}
