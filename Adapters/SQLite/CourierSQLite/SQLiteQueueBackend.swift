@@ -186,7 +186,7 @@ public final class SQLiteQueueBackend: QueueBackend {
 
     // MARK: Lifecycle
 
-    /// Stops the watcher, ends consumer streams and fails waiters with `shutDown`. Idempotent.
+    /// Stops the watcher, ends consumer streams, fails waiters with `shutDown` and checkpoints the WAL. Idempotent.
     public func shutdown() async {
         let watcher = lifecycle.withLock { state -> Task<Void, Never>? in
             defer { state = (true, nil) }
@@ -194,6 +194,10 @@ public final class SQLiteQueueBackend: QueueBackend {
         }
         watcher?.cancel()
         board.notifyAll()
+        if watcher != nil {
+            // Fold the WAL back into the database so a stopped queue is one self-contained file.
+            _ = try? await database.run { try $0.execute("PRAGMA wal_checkpoint(TRUNCATE)") }
+        }
     }
 
     /// The number of tasks waiting for a response or a request in this process, for leak checks.

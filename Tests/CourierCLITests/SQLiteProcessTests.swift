@@ -1,0 +1,99 @@
+import Foundation
+import Subprocess
+import Testing
+
+/// Real processes sharing one SQLite file: `courier worker` in one, `courier submit` in others.
+@Suite("courier over SQLite, across processes")
+struct SQLiteProcessTests {
+    let directory: URL
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("courier-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    private var environment: [String: String] {
+        [
+            "QUEUE_TYPE": "sqlite", "SQLITE_PATH": directory.appendingPathComponent("queue.sqlite3").path,
+            "COURIER_LEASE_SECONDS": "1", "LOG_LEVEL": "warning",
+        ]
+    }
+
+    /// Starts `courier worker …` in the background; returns its process id.
+    private func startWorker(_ arguments: [String]) throws -> Int32 {
+        let process = Process()
+        process.executableURL = CourierExecutable.url
+        process.arguments = ["worker"] + arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process.processIdentifier
+    }
+
+    private func waitForExit(_ pid: Int32, within seconds: Double) async throws -> Bool {
+        for _ in 0..<Int(seconds * 20) {
+            if kill(pid, 0) != 0 { return true }
+            var status: Int32 = 0
+            if waitpid(pid, &status, WNOHANG) == pid { return true }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return false
+    }
+
+    @Test func workerAndClientInSeparateProcesses() async throws {
+        let worker = try startWorker(["--handler", "exec", "--", "tr", "a-z", "A-Z"])
+        defer { kill(worker, SIGKILL) }
+        let answer = try await CourierExecutable.run(
+            ["submit", "--wait", "--timeout", "60", "hello from another process"], environment: environment)
+        #expect(answer.exitCode == 0, "\(answer.standardError)")
+        #expect(answer.standardOutput == "HELLO FROM ANOTHER PROCESS\n")
+
+        let submitted = try await CourierExecutable.run(["submit", "--id", "job-7", "later"], environment: environment)
+        #expect(submitted.standardOutput == "job-7\n")
+        let waited = try await CourierExecutable.run(["wait", "job-7", "--timeout", "60"], environment: environment)
+        #expect(waited.standardOutput == "LATER\n")
+        let status = try await CourierExecutable.run(["status", "job-7"], environment: environment)
+        #expect(status.standardOutput == "completed\n")
+        let duplicate = try await CourierExecutable.run(["submit", "--id", "job-7", "again"], environment: environment)
+        #expect(duplicate.exitCode == 1)
+
+        let attributes = try FileManager.default.attributesOfItem(atPath: environment["SQLITE_PATH"]!)
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+
+        kill(worker, SIGTERM)
+        #expect(try await waitForExit(worker, within: 30), "the worker did not exit after SIGTERM")
+    }
+
+    @Test func aWorkerKilledMidRequestLosesNothing() async throws {
+        let stuck = try startWorker(["--handler", "exec", "--", "sh", "-c", "sleep 60"])
+        let submitted = try await CourierExecutable.run(
+            ["submit", "--id", "crash-1", "survive"], environment: environment)
+        #expect(submitted.exitCode == 0)
+        var running = ""
+        for _ in 0..<200 where !running.hasPrefix("running") {
+            running = try await CourierExecutable.run(["status", "crash-1"], environment: environment).standardOutput
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(running.hasPrefix("running"))
+        kill(stuck, SIGKILL)
+        _ = try await waitForExit(stuck, within: 10)
+
+        let healthy = try startWorker(["--handler", "echo"])
+        defer { kill(healthy, SIGKILL) }
+        let answer = try await CourierExecutable.run(["wait", "crash-1", "--timeout", "60"], environment: environment)
+        #expect(answer.exitCode == 0, "\(answer.standardError)")
+        #expect(answer.standardOutput == "survive\n")
+    }
+
+    @Test func cancelAPendingRequestFromTheShell() async throws {
+        _ = try await CourierExecutable.run(["submit", "--id", "cancel-me", "x"], environment: environment)
+        let cancelled = try await CourierExecutable.run(["cancel", "cancel-me"], environment: environment)
+        #expect(cancelled.standardOutput.hasPrefix("cancelled (it was pending)"))
+        let waited = try await CourierExecutable.run(["wait", "cancel-me", "--timeout", "5"], environment: environment)
+        #expect(waited.exitCode == 1)
+        #expect(waited.standardError.contains("cancelled"))
+        let again = try await CourierExecutable.run(["cancel", "cancel-me"], environment: environment)
+        #expect(again.exitCode == 1)
+    }
+}
