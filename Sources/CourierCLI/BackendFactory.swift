@@ -11,7 +11,15 @@ enum BackendFactory {
         case .memory:
             return try MemoryQueueBackend(configuration: configuration)
         case .sqlite:
-            return try await SQLiteQueueBackend(path: environment.sqlitePath, configuration: configuration)
+            var options = SQLiteQueueBackend.Options()
+            switch environment.values["SQLITE_SYNCHRONOUS"]?.lowercased() {
+            case nil, "", "normal": options.synchronous = .normal
+            case "full": options.synchronous = .full
+            case let other?:
+                throw CourierError(.invalidConfiguration, "SQLITE_SYNCHRONOUS='\(other)' must be normal or full")
+            }
+            return try await SQLiteQueueBackend(
+                path: environment.sqlitePath, configuration: configuration, options: options)
         case let type:
             throw CourierError(
                 .unsupportedQueueType, "QUEUE_TYPE=\(type) is not built yet; use QUEUE_TYPE=memory or sqlite")

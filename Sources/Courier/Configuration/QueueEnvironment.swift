@@ -10,6 +10,7 @@ import Foundation
 /// | `QUEUE_NAME` | the queue's name | `courier` |
 /// | `REDIS_URL` | `redis://[user:password@]host[:port][/db]` | `redis://127.0.0.1:6379/0` |
 /// | `SQLITE_PATH` | the SQLite database file | `./courier.sqlite3` |
+/// | `SQLITE_SYNCHRONOUS` | `normal` (survives process crashes) or `full` (survives power loss) | `normal` |
 /// | `WORKER_CONCURRENCY` | handlers a worker runs at once | `4` |
 /// | `COURIER_LEASE_SECONDS` | lease duration | `30` |
 /// | `COURIER_MAX_ATTEMPTS` | deliveries before dead-lettering | `3` |
