@@ -25,7 +25,16 @@ final class SQLiteConnection: @unchecked Sendable {  // confined to SQLiteDataba
             throw error
         }
         sqlite3_extended_result_codes(handle, 1)
-        sqlite3_busy_timeout(handle, Int32(busyTimeout.inSecondsForSQLite * 1000))
+        // SQLite's own busy handler backs off in steps of up to 100 ms, which dominates latency when a client
+        // and a worker process take turns at the write lock. Retry every 100 µs instead, up to the timeout.
+        let attempts = max(1, Int(busyTimeout.inSecondsForSQLite * 10_000))
+        sqlite3_busy_handler(
+            handle,
+            { context, count in
+                guard Int(count) < Int(bitPattern: context) else { return 0 }
+                usleep(100)
+                return 1
+            }, UnsafeMutableRawPointer(bitPattern: attempts))
         try execute("PRAGMA journal_mode = WAL")
         try execute("PRAGMA synchronous = \(synchronous.rawValue)")
         try execute("PRAGMA foreign_keys = ON")

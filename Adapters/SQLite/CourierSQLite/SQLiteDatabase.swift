@@ -10,13 +10,23 @@ final class SQLiteDatabase: @unchecked Sendable {
     init(path: String, create: Bool, synchronous: SQLiteQueueBackend.Synchronous, busyTimeout: Duration) async throws {
         let queue = DispatchQueue(label: "courier.sqlite")
         self.queue = queue
-        self.connection = try await withCheckedThrowingContinuation { continuation in
-            queue.async {
-                continuation.resume(
-                    with: Result {
-                        try SQLiteConnection(
-                            path: path, create: create, synchronous: synchronous, busyTimeout: busyTimeout)
-                    })
+        // Opening switches the file to WAL, which needs a moment of exclusive access: when another process is
+        // opening the same file at that instant, SQLite reports busy without calling the busy handler. Retry.
+        let deadline = ContinuousClock.now.advanced(by: busyTimeout)
+        while true {
+            do {
+                self.connection = try await withCheckedThrowingContinuation { continuation in
+                    queue.async {
+                        continuation.resume(
+                            with: Result {
+                                try SQLiteConnection(
+                                    path: path, create: create, synchronous: synchronous, busyTimeout: busyTimeout)
+                            })
+                    }
+                }
+                return
+            } catch let error as SQLiteError where error.isBusy && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(Int.random(in: 5...25)))
             }
         }
     }
@@ -25,6 +35,20 @@ final class SQLiteDatabase: @unchecked Sendable {
     func run<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             queue.async { [connection] in continuation.resume(with: Result { try body(connection) }) }
+        }
+    }
+
+    /// Runs `body`, retrying from the start while the file is busy for up to `limit` (for schema set-up).
+    func runRetryingWhileBusy<T: Sendable>(
+        for limit: Duration, _ body: @escaping @Sendable (SQLiteConnection) throws -> T
+    ) async throws -> T {
+        let deadline = ContinuousClock.now.advanced(by: limit)
+        while true {
+            do {
+                return try await run(body)
+            } catch let error as SQLiteError where error.isBusy && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(Int.random(in: 5...25)))
+            }
         }
     }
 }

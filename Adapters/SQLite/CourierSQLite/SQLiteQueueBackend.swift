@@ -65,7 +65,7 @@ public final class SQLiteQueueBackend: QueueBackend {
         do {
             database = try await SQLiteDatabase(
                 path: path, create: true, synchronous: options.synchronous, busyTimeout: options.busyTimeout)
-            try await database.run { try SQLiteSchema.migrate($0) }
+            try await database.runRetryingWhileBusy(for: options.busyTimeout) { try SQLiteSchema.migrate($0) }
         } catch let error as SQLiteError {
             throw error.courierError("cannot open the SQLite queue at '\(path)'")
         }
@@ -82,7 +82,7 @@ public final class SQLiteQueueBackend: QueueBackend {
         try configuration.checkPayloadSize(request.payload.count, of: "the request payload")
         try checkOpen()
         try await transaction { [store] in try store.insert(request, $0) }
-        board.notify(SQLiteQueueStore.consumersKey)
+        board.notifyOne(SQLiteQueueStore.consumersKey)
     }
 
     /// Returns a consumer's stream of leased deliveries. See ``QueueBackend/consumeRequests()``.
@@ -95,7 +95,11 @@ public final class SQLiteQueueBackend: QueueBackend {
             let generation = board.generation(SQLiteQueueStore.consumersKey)
             let (delivery, answered, nextDue) = try await transaction { [store] in try store.claim($0) }
             wake(answered)
-            if let delivery { return delivery }
+            if let delivery {
+                // There may be more work: pass the baton to one more idle consumer.
+                board.notifyOne(SQLiteQueueStore.consumersKey)
+                return delivery
+            }
             let wait = min(nextDue.map { Duration.milliseconds(Int64(max(1, $0 * 1000))) } ?? .seconds(1), .seconds(1))
             await board.wait(for: SQLiteQueueStore.consumersKey, since: generation, timeout: wait)
         }
@@ -121,7 +125,7 @@ public final class SQLiteQueueBackend: QueueBackend {
             try store.release(lease, after: retryAfter.inSeconds, reason: reason ?? "released by its consumer", $0)
         }
         wake(answered)
-        board.notify(SQLiteQueueStore.consumersKey)
+        board.notifyOne(SQLiteQueueStore.consumersKey)
     }
 
     // MARK: Responses
@@ -227,6 +231,22 @@ public final class SQLiteQueueBackend: QueueBackend {
         }
     }
 
+    /// Another connection committed: wakes the waiters whose responses arrived (found with one trip to the
+    /// database thread, not one per waiter) and one idle consumer.
+    private func noticeOtherProcessesCommit() async throws {
+        let ids = board.waitedKeys.filter { $0 != SQLiteQueueStore.consumersKey }
+        if !ids.isEmpty {
+            let answered = try await read { [store] connection in
+                try ids.filter { id in
+                    guard let correlationID = try? CorrelationID(id) else { return false }
+                    return try store.response(correlationID, connection) != nil
+                }
+            }
+            for id in answered { board.notify(id) }
+        }
+        board.notifyOne(SQLiteQueueStore.consumersKey)
+    }
+
     /// Notices other processes' commits, reaps expired leases and deadlines, and sweeps expired responses.
     private func watch() async {
         var lastVersion: Int64?
@@ -237,7 +257,7 @@ public final class SQLiteQueueBackend: QueueBackend {
             do {
                 if board.hasWaiters {
                     let version = try await read { try $0.query("PRAGMA data_version").first?.first?.integer }
-                    if version != lastVersion, lastVersion != nil { board.notifyAll() }
+                    if version != lastVersion, lastVersion != nil { try await noticeOtherProcessesCommit() }
                     lastVersion = version
                 }
                 let now = ContinuousClock.now

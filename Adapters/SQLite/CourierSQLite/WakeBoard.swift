@@ -32,6 +32,19 @@ final class WakeBoard: Sendable {
         for continuation in woken { continuation.resume() }
     }
 
+    /// Wakes one waiter on `key` (the others stay asleep); used to hand work to one idle consumer at a time.
+    func notifyOne(_ key: String) {
+        let woken = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            state.generations[key, default: 0] &+= 1
+            guard let token = state.waiters.first(where: { $0.value.key == key })?.key else { return nil }
+            return state.waiters.removeValue(forKey: token)?.continuation
+        }
+        woken?.resume()
+    }
+
+    /// The distinct keys someone is waiting on.
+    var waitedKeys: [String] { state.withLock { Array(Set($0.waiters.values.map(\.key))) } }
+
     /// Wakes every waiter.
     func notifyAll() {
         let woken = state.withLock { state -> [CheckedContinuation<Void, Never>] in
