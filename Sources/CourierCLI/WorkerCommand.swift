@@ -55,7 +55,7 @@ struct WorkerCommand: AsyncParsableCommand {
             configuration: WorkerConfiguration(
                 concurrency: try environment.workerConcurrency(),
                 gracePeriod: .milliseconds(Int64(gracePeriod * 1000))),
-            logger: logger, handler: work)
+            limits: try environment.workerLimits(), logger: logger, handler: work)
         logger.info(
             "worker started",
             metadata: [

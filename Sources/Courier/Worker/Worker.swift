@@ -23,6 +23,8 @@ public struct Worker: Service {
     public let backend: any QueueBackend
     /// How the worker runs.
     public let configuration: WorkerConfiguration
+    /// The shared in-flight gate and rate limit the worker waits for before each handler call.
+    public let limits: WorkerLimits
     private let handler: Handler
     private let logger: Logger
 
@@ -30,14 +32,17 @@ public struct Worker: Service {
     /// - Parameters:
     ///   - backend: The queue to consume.
     ///   - configuration: Concurrency, lease renewal, retries and grace period.
+    ///   - limits: A gate and rate limit shared with other workers; none by default.
     ///   - logger: Where the worker logs; every line about a request carries its `correlation_id`.
     ///   - handler: The work to do for each request.
     public init(
         backend: any QueueBackend, configuration: WorkerConfiguration = WorkerConfiguration(),
-        logger: Logger = Logger(label: "courier.worker"), handler: @escaping Handler
+        limits: WorkerLimits = WorkerLimits(), logger: Logger = Logger(label: "courier.worker"),
+        handler: @escaping Handler
     ) {
         self.backend = backend
         self.configuration = configuration
+        self.limits = limits
         self.logger = logger
         self.handler = handler
     }
@@ -104,9 +109,9 @@ public struct Worker: Service {
         let logger = requestLogger
         logger.debug("handling request")
         let outcome = await withTaskGroup(of: Outcome?.self) { group in
-            group.addTask { [handler] in
+            group.addTask { [handler, limits] in
                 do {
-                    return .answered(try await handler(delivery.request))
+                    return .answered(try await limits.run { try await handler(delivery.request) })
                 } catch {
                     return Task.isCancelled ? .interrupted : .failed(String(describing: error))
                 }
