@@ -98,6 +98,28 @@ struct LimitsTests {
         #expect(gate.inFlight == 0)
     }
 
+    @Test func rateLimitHoldsBackHandlersBeyondTheBurst() async throws {
+        let queue = try MemoryQueueBackend(configuration: .init(queueName: "rate-\(UUID().uuidString.prefix(8))"))
+        let calls = Atomic<Int>(0)
+        // One token per ~3 hours after a burst of 2: the third request must wait, claimed but not handled.
+        let limits = WorkerLimits(rateLimit: TokenBucket(rate: 0.0001, burst: 2))
+        let worker = Worker(backend: queue, configuration: .init(concurrency: 4), limits: limits) { request in
+            calls.add(1, ordering: .relaxed)
+            return request.payload
+        }
+        let running = Task { try await worker.run() }
+        defer { running.cancel() }
+        for _ in 0..<2 {
+            let response = try await queue.send(QueueRequest(payload: Data()), timeout: .seconds(30))
+            #expect(response.status == .completed)
+        }
+        let third = try await queue.publishRequest(payload: Data())
+        while try await queue.status(of: third) != .running(attempt: 1) { await Task.yield() }
+        #expect(calls.load(ordering: .relaxed) == 2, "the handler ran beyond the rate limit's burst")
+        #expect(try await queue.status(of: third) == .running(attempt: 1))
+        try await queue.cancel(third)
+    }
+
     @Test func environmentBuildsLimits() throws {
         let none = try QueueEnvironment(values: [:]).workerLimits()
         #expect(none.isUnlimited)
