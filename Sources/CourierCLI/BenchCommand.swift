@@ -50,11 +50,13 @@ struct BenchCommand: AsyncParsableCommand {
         let concurrency =
             environment.values["WORKER_CONCURRENCY"] == nil ? inflight : try environment.workerConcurrency()
         let backend = try await BackendFactory.makeBackend(environment)
+        let limits = try environment.workerLimits()
         var quiet = Logger(label: "courier.bench")
         quiet.logLevel = .warning
         let workerTasks = (0..<workers).map { _ in
             let worker = Worker(
-                backend: backend, configuration: WorkerConfiguration(concurrency: concurrency), logger: quiet
+                backend: backend, configuration: WorkerConfiguration(concurrency: concurrency), limits: limits,
+                logger: quiet
             ) { $0.payload }
             return Task { try await worker.run() }
         }

@@ -26,6 +26,8 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Seconds in-flight requests may finish after a shutdown signal.")
     var gracePeriod: Double = 30
 
+    @OptionGroup var metrics: MetricsOptions
+
     @Argument(parsing: .postTerminator, help: "The command run per request by --handler exec.")
     var command: [String] = []
 
@@ -43,19 +45,26 @@ struct WorkerCommand: AsyncParsableCommand {
     func run() async throws {
         let environment = QueueEnvironment()
         let queueType = try environment.queueType()
-        let backend = try await BackendFactory.makeSharedBackend(environment, for: "worker")
+        let (backend, metricsEndpoint) = try metrics.instrument(
+            try await BackendFactory.makeSharedBackend(environment, for: "worker"))
+        defer { metricsEndpoint?.stop() }
         let logger = Logger(label: "courier.worker")
-        let work: Worker.Handler
+        var work: Worker.Handler
         switch handler {
         case .echo: work = { $0.payload }
         case .exec: work = ExecHandler(command: command).handle
+        }
+        if let instrumented = backend as? InstrumentedQueueBackend { work = instrumented.tracedHandler(work) }
+        if let metricsEndpoint {
+            logger.info(
+                "serving metrics", metadata: ["url": "http://\(metrics.metricsHost):\(metricsEndpoint.port)/metrics"])
         }
         let worker = Worker(
             backend: backend,
             configuration: WorkerConfiguration(
                 concurrency: try environment.workerConcurrency(),
                 gracePeriod: .milliseconds(Int64(gracePeriod * 1000))),
-            logger: logger, handler: work)
+            limits: try environment.workerLimits(), logger: logger, handler: work)
         logger.info(
             "worker started",
             metadata: [

@@ -23,6 +23,8 @@ public struct Worker: Service {
     public let backend: any QueueBackend
     /// How the worker runs.
     public let configuration: WorkerConfiguration
+    /// The shared in-flight gate and rate limit the worker waits for before each handler call.
+    public let limits: WorkerLimits
     private let handler: Handler
     private let logger: Logger
 
@@ -30,14 +32,17 @@ public struct Worker: Service {
     /// - Parameters:
     ///   - backend: The queue to consume.
     ///   - configuration: Concurrency, lease renewal, retries and grace period.
+    ///   - limits: A gate and rate limit shared with other workers; none by default.
     ///   - logger: Where the worker logs; every line about a request carries its `correlation_id`.
     ///   - handler: The work to do for each request.
     public init(
         backend: any QueueBackend, configuration: WorkerConfiguration = WorkerConfiguration(),
-        logger: Logger = Logger(label: "courier.worker"), handler: @escaping Handler
+        limits: WorkerLimits = WorkerLimits(), logger: Logger = Logger(label: "courier.worker"),
+        handler: @escaping Handler
     ) {
         self.backend = backend
         self.configuration = configuration
+        self.limits = limits
         self.logger = logger
         self.handler = handler
     }
@@ -108,7 +113,7 @@ public struct Worker: Service {
         requestLogger[metadataKey: "attempt"] = "\(delivery.attempt)"
         let logger = requestLogger
         logger.debug("handling request")
-        let work = Task { [handler] in try await handler(delivery.request) }
+        let work = Task { [handler, limits] in try await limits.run { try await handler(delivery.request) } }
         let key = keeper.keep(delivery.lease, for: work)
         let result = await withTaskCancellationHandler {
             await work.result

@@ -1,0 +1,80 @@
+import Benchmark
+import Courier
+import Foundation
+import Logging
+
+// Hot paths of a round trip: encoding and decoding a request, and one memory-adapter round trip
+// (publish, claim, answer, wait). Redis and SQLite round trips join once those adapters are on main.
+let benchmarks: @Sendable () -> Void = {
+    let metrics: [BenchmarkMetric] = [.wallClock, .mallocCountTotal, .peakMemoryResident, .throughput]
+    Benchmark.defaultConfiguration = .init(metrics: metrics, maxDuration: .seconds(3), maxIterations: 1_000_000)
+
+    let chat = ChatRequest(message: String(repeating: "x", count: 64), sessionID: "session-1")
+    let request = try! QueueRequest(json: chat, headers: ["stage": "summarise", "model": "small"])
+
+    Benchmark("QueueRequest(json:) encode") { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(try QueueRequest(json: chat, headers: ["stage": "summarise"]))
+        }
+    }
+
+    Benchmark("QueueRequest.decode(ChatRequest)") { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(try request.decode(ChatRequest.self))
+        }
+    }
+
+    Benchmark("QueueRequest Codable round trip (JSON)") { benchmark in
+        let encoder = JSONEncoder()
+        let decoder = JSONDecoder()
+        for _ in benchmark.scaledIterations {
+            blackHole(try decoder.decode(QueueRequest.self, from: encoder.encode(request)))
+        }
+    }
+
+    Benchmark("Memory round trip (publish, claim, answer, wait)") { benchmark in
+        let queue = try MemoryQueueBackend()
+        var consumer = queue.consumeRequests().makeAsyncIterator()
+        let payload = Data(repeating: 7, count: 64)
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            let request = QueueRequest(payload: payload)
+            try await queue.publishRequest(request)
+            guard let delivery = try await consumer.next() else { break }
+            try await queue.complete(delivery, payload: delivery.request.payload)
+            blackHole(try await queue.subscribe(to: request.correlationID, timeout: .seconds(5)))
+        }
+        benchmark.stopMeasurement()
+        await queue.shutdown()
+    }
+
+    // What `courier bench` does, 1,024 round trips per iteration: 32 clients publish and wait while a Worker
+    // with 32 slots answers (task group, lease renewal task and subscribe timeout included). Divide the
+    // malloc count by 1,024 for allocations per round trip.
+    Benchmark(
+        "Worker round trips x1024, 32 in flight",
+        configuration: .init(metrics: metrics, maxDuration: .seconds(5), maxIterations: 10_000)
+    ) { benchmark in
+        let queue = try MemoryQueueBackend()
+        var quiet = Logger(label: "bench")
+        quiet.logLevel = .warning
+        let worker = Worker(backend: queue, configuration: .init(concurrency: 32), logger: quiet) { $0.payload }
+        let running = Task { try await worker.run() }
+        let payload = Data(repeating: 7, count: 64)
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            await withTaskGroup(of: Void.self) { group in
+                for _ in 0..<32 {
+                    group.addTask {
+                        for _ in 0..<32 {
+                            blackHole(try? await queue.send(QueueRequest(payload: payload), timeout: .seconds(30)))
+                        }
+                    }
+                }
+            }
+        }
+        benchmark.stopMeasurement()
+        running.cancel()
+        await queue.shutdown()
+    }
+}

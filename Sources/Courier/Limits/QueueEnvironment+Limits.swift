@@ -1,0 +1,47 @@
+import Foundation
+
+extension QueueEnvironment {
+    /// `COURIER_MAX_INFLIGHT`: the most requests the whole process works on at once, or `nil` when unset.
+    /// - Throws: ``CourierError`` with code ``CourierError/Code/invalidConfiguration`` unless it is 1…100,000.
+    public func maxInFlight() throws(CourierError) -> Int? {
+        guard let text = trimmed("COURIER_MAX_INFLIGHT") else { return nil }
+        guard let value = Int(text), (1...100_000).contains(value) else {
+            throw CourierError(
+                .invalidConfiguration, "COURIER_MAX_INFLIGHT='\(text)' is not a whole number from 1 to 100000")
+        }
+        return value
+    }
+
+    /// `COURIER_RATE_LIMIT` (requests per second, may be fractional) and `COURIER_RATE_BURST` (default: one
+    /// second's worth, at least 1), or `nil` when `COURIER_RATE_LIMIT` is unset.
+    /// - Throws: ``CourierError`` with code ``CourierError/Code/invalidConfiguration`` for a value that is not
+    ///   a positive number.
+    public func rateLimit() throws(CourierError) -> (rate: Double, burst: Double)? {
+        guard let text = trimmed("COURIER_RATE_LIMIT") else { return nil }
+        guard let rate = Double(text), rate > 0, rate <= 1_000_000 else {
+            throw CourierError(
+                .invalidConfiguration, "COURIER_RATE_LIMIT='\(text)' is not a positive number of requests per second")
+        }
+        guard let burstText = trimmed("COURIER_RATE_BURST") else { return (rate, max(1, rate)) }
+        guard let burst = Double(burstText), burst >= 1, burst <= 1_000_000 else {
+            throw CourierError(
+                .invalidConfiguration, "COURIER_RATE_BURST='\(burstText)' is not a number of requests of at least 1")
+        }
+        return (rate, burst)
+    }
+
+    /// Builds the process's limits from `COURIER_MAX_INFLIGHT`, `COURIER_RATE_LIMIT` and `COURIER_RATE_BURST`.
+    ///
+    /// Call it once per process and pass the result to every ``Worker`` so they share one gate and one bucket.
+    /// - Throws: As ``maxInFlight()`` and ``rateLimit()``.
+    public func workerLimits() throws(CourierError) -> WorkerLimits {
+        let gate = try maxInFlight().map { InFlightGate(limit: $0) }
+        let bucket = try rateLimit().map { TokenBucket(rate: $0.rate, burst: $0.burst) }
+        return WorkerLimits(gate: gate, rateLimit: bucket)
+    }
+
+    private func trimmed(_ name: String) -> String? {
+        guard let value = values[name]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
+        return value
+    }
+}
