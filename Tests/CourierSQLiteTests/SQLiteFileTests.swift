@@ -72,3 +72,14 @@ struct SQLiteFileTests {
         await second.shutdown()
     }
 }
+
+@Test func sqliteReportsItsQueueDepth() async throws {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("depth-\(UUID().uuidString).sqlite3").path
+    let backend = try await SQLiteQueueBackend(path: path, configuration: .init(queueName: "depth"))
+    for _ in 0..<3 { try await backend.publishRequest(payload: Data()) }
+    #expect(try await backend.pendingRequestCount() == 3)
+    var consumer = backend.consumeRequests().makeAsyncIterator()
+    _ = try await consumer.next()
+    #expect(try await backend.pendingRequestCount() == 2)
+    await backend.shutdown()
+}

@@ -1,0 +1,15 @@
+import Courier
+
+extension SQLiteQueueBackend: QueueDepthReporting {
+    /// Counts this queue's requests that are not leased (waiting for a consumer or for a retry), across every
+    /// process using the file. See ``QueueDepthReporting/pendingRequestCount()``.
+    /// - Throws: ``CourierError`` with code `backendUnavailable`, `storageFailure` or `shutDown`.
+    public func pendingRequestCount() async throws -> Int {
+        let queue = SQLiteValue.text(configuration.queueName)
+        return try await read { connection in
+            let rows = try connection.query(
+                "SELECT count(*) FROM courier_requests WHERE queue = ? AND leased = 0", [queue])
+            return Int(rows.first?.first?.integer ?? 0)
+        }
+    }
+}
