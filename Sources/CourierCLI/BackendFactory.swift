@@ -41,4 +41,20 @@ enum BackendFactory {
         }
         return try await makeBackend(environment)
     }
+
+    /// Opens the shared backend the environment names, runs `body` with it, and shuts it down afterwards,
+    /// whether `body` returned or threw.
+    static func withSharedBackend<Result: Sendable>(
+        for command: String, _ body: (any QueueBackend) async throws -> Result
+    ) async throws -> Result {
+        let backend = try await makeSharedBackend(QueueEnvironment(), for: command)
+        do {
+            let result = try await body(backend)
+            await backend.shutdown()
+            return result
+        } catch {
+            await backend.shutdown()
+            throw error
+        }
+    }
 }

@@ -29,20 +29,14 @@ struct SubmitCommand: AsyncParsableCommand {
         let correlationID = try id.map { try CorrelationID($0) } ?? .generate()
         let waitTimeout = try parseTimeout(timeout)
         let headerValues = try parseHeaders(headers)
-        let environment = QueueEnvironment()
-        let backend = try await BackendFactory.makeSharedBackend(environment, for: "submit")
         let body: Data
         if let payload { body = Data(payload.utf8) } else { body = await StandardInput.readAll() }
-        try await backend.publishRequest(
-            QueueRequest(correlationID: correlationID, payload: body, headers: headerValues))
-        if wait {
-            let response = try await backend.subscribe(to: correlationID, timeout: waitTimeout)
-            await backend.shutdown()
-            try ResponsePrinter.print(response)
-        } else {
-            await backend.shutdown()
-            print(correlationID)
+        let response = try await BackendFactory.withSharedBackend(for: "submit") { backend in
+            try await backend.publishRequest(
+                QueueRequest(correlationID: correlationID, payload: body, headers: headerValues))
+            return wait ? try await backend.subscribe(to: correlationID, timeout: waitTimeout) : nil
         }
+        if let response { try ResponsePrinter.print(response) } else { print(correlationID) }
     }
 }
 
@@ -60,9 +54,9 @@ struct WaitCommand: AsyncParsableCommand {
     func run() async throws {
         let correlationID = try CorrelationID(id)
         let waitTimeout = try parseTimeout(timeout)
-        let backend = try await BackendFactory.makeSharedBackend(QueueEnvironment(), for: "wait")
-        let response = try await backend.subscribe(to: correlationID, timeout: waitTimeout)
-        await backend.shutdown()
+        let response = try await BackendFactory.withSharedBackend(for: "wait") {
+            try await $0.subscribe(to: correlationID, timeout: waitTimeout)
+        }
         try ResponsePrinter.print(response)
     }
 }
@@ -78,10 +72,7 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         let correlationID = try CorrelationID(id)
-        let backend = try await BackendFactory.makeSharedBackend(QueueEnvironment(), for: "status")
-        let state = try await backend.status(of: correlationID)
-        await backend.shutdown()
-        print(state)
+        print(try await BackendFactory.withSharedBackend(for: "status") { try await $0.status(of: correlationID) })
     }
 }
 
@@ -95,15 +86,7 @@ struct CancelCommand: AsyncParsableCommand {
 
     func run() async throws {
         let correlationID = try CorrelationID(id)
-        let backend = try await BackendFactory.makeSharedBackend(QueueEnvironment(), for: "cancel")
-        let result: CancelResult
-        do {
-            result = try await backend.cancel(correlationID)
-        } catch {
-            await backend.shutdown()
-            throw error
-        }
-        await backend.shutdown()
+        let result = try await BackendFactory.withSharedBackend(for: "cancel") { try await $0.cancel(correlationID) }
         switch result {
         case .removedPending: print("cancelled (it was pending)")
         case .cancelledRunning: print("cancelled (it was running; its worker stops at its next lease renewal)")
