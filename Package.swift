@@ -136,7 +136,7 @@ let package = Package(
         .testTarget(
             name: "CourierCLITests",
             dependencies: [
-                "Courier", "CourierCLI",
+                "Courier", "CourierCLI", "CourierSQLite",
                 .product(name: "Subprocess", package: "swift-subprocess"),
             ],
             swiftSettings: swiftSettings

@@ -1,3 +1,5 @@
+import Courier
+import CourierSQLite
 import Foundation
 import Subprocess
 import Testing
@@ -95,5 +97,77 @@ struct SQLiteProcessTests {
         #expect(waited.standardError.contains("cancelled"))
         let again = try await CourierExecutable.run(["cancel", "cancel-me"], environment: environment)
         #expect(again.exitCode == 1)
+    }
+
+    /// Starts `courier arguments…` in the background with this test's environment; returns its process id.
+    private func start(_ arguments: [String]) throws -> Int32 {
+        let process = Process()
+        process.executableURL = CourierExecutable.url
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process.processIdentifier
+    }
+
+    private func status(_ id: String) async throws -> String {
+        try await CourierExecutable.run(["status", id], environment: environment).standardOutput
+    }
+
+    private func expectSoundFile() async throws {
+        let backend = try await SQLiteQueueBackend(
+            path: environment["SQLITE_PATH"]!, configuration: .init(queueName: "courier"))
+        let report = try await backend.integrityCheck()
+        await backend.shutdown()
+        #expect(report == "ok", "integrity_check: \(report)")
+    }
+
+    @Test func aClientKilledWhileWaitingStillHasItsResponse() async throws {
+        let client = try start(["submit", "--wait", "--id", "orphan-1", "--timeout", "600", "kept"])
+        var state = ""
+        for _ in 0..<200 where !state.hasPrefix("pending") {
+            state = try await status("orphan-1")
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(state.hasPrefix("pending"))
+        kill(client, SIGKILL)
+        _ = try await waitForExit(client, within: 10)
+
+        let worker = try startWorker(["--handler", "echo"])
+        defer { kill(worker, SIGKILL) }
+        let answer = try await CourierExecutable.run(["wait", "orphan-1", "--timeout", "60"], environment: environment)
+        #expect(answer.standardOutput == "kept\n")
+        try await expectSoundFile()
+    }
+
+    @Test func everythingKilledAndRestartedLosesNothing() async throws {
+        let stuck = try startWorker(["--handler", "exec", "--", "sh", "-c", "sleep 60"])
+        let first = try await CourierExecutable.run(["submit", "--id", "early", "early"], environment: environment)
+        #expect(first.exitCode == 0)
+        for index in 0..<5 {
+            _ = try await CourierExecutable.run(
+                ["submit", "--id", "job-\(index)", "p\(index)"], environment: environment)
+        }
+        let waiter = try start(["wait", "job-0", "--timeout", "600"])
+        try await Task.sleep(for: .milliseconds(300))
+        kill(stuck, SIGKILL)
+        kill(waiter, SIGKILL)
+        _ = try await waitForExit(stuck, within: 10)
+        _ = try await waitForExit(waiter, within: 10)
+        try await expectSoundFile()
+
+        let worker = try startWorker(["--handler", "echo"])
+        defer { kill(worker, SIGKILL) }
+        for index in 0..<5 {
+            let answer = try await CourierExecutable.run(
+                ["wait", "job-\(index)", "--timeout", "60"], environment: environment)
+            #expect(answer.standardOutput == "p\(index)\n", "job-\(index) was lost")
+        }
+        let early = try await CourierExecutable.run(["wait", "early", "--timeout", "60"], environment: environment)
+        #expect(early.standardOutput == "early\n")
+        kill(worker, SIGTERM)
+        _ = try await waitForExit(worker, within: 30)
+        try await expectSoundFile()
     }
 }

@@ -13,3 +13,14 @@ extension SQLiteQueueBackend: QueueDepthReporting {
         }
     }
 }
+
+extension SQLiteQueueBackend {
+    /// Runs SQLite's `PRAGMA integrity_check` over the whole file and returns its report: `ok` when the file is
+    /// sound, otherwise SQLite's description of each problem.
+    /// - Throws: ``CourierError`` with code `backendUnavailable` or `storageFailure` when the check cannot run.
+    public func integrityCheck() async throws -> String {
+        try await read { connection in
+            try connection.query("PRAGMA integrity_check").compactMap { $0.first?.text }.joined(separator: "\n")
+        }
+    }
+}
