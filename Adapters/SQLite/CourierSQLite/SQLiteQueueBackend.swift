@@ -234,6 +234,8 @@ public final class SQLiteQueueBackend: QueueBackend {
     /// Another connection committed: wakes the waiters whose responses arrived (found with one trip to the
     /// database thread, not one per waiter) and one idle consumer.
     private func noticeOtherProcessesCommit() async throws {
+        // First, so a waiter between its store check and its wait does not miss this commit.
+        board.advance()
         let ids = board.waitedKeys.filter { $0 != SQLiteQueueStore.consumersKey }
         if !ids.isEmpty {
             let answered = try await read { [store] connection in
@@ -257,7 +259,8 @@ public final class SQLiteQueueBackend: QueueBackend {
             do {
                 if board.hasWaiters {
                     let version = try await read { try $0.query("PRAGMA data_version").first?.first?.integer }
-                    if version != lastVersion, lastVersion != nil { try await noticeOtherProcessesCommit() }
+                    // The first reading has no baseline: check, in case a commit came before it.
+                    if version != lastVersion || lastVersion == nil { try await noticeOtherProcessesCommit() }
                     lastVersion = version
                 }
                 let now = ContinuousClock.now

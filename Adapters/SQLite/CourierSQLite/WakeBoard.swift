@@ -42,6 +42,12 @@ final class WakeBoard: Sendable {
         woken?.resume()
     }
 
+    /// Marks that the store changed without waking anyone: a task that read its generation before this call
+    /// and has not started waiting yet will look at the store again instead of sleeping.
+    func advance() {
+        state.withLock { $0.global &+= 1 }
+    }
+
     /// The distinct keys someone is waiting on.
     var waitedKeys: [String] { state.withLock { Array(Set($0.waiters.values.map(\.key))) } }
 
