@@ -22,16 +22,7 @@ struct SQLiteProcessTests {
     }
 
     /// Starts `courier worker …` in the background; returns its process id.
-    private func startWorker(_ arguments: [String]) throws -> Int32 {
-        let process = Process()
-        process.executableURL = CourierExecutable.url
-        process.arguments = ["worker"] + arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        return process.processIdentifier
-    }
+    private func startWorker(_ arguments: [String]) throws -> Int32 { try start(["worker"] + arguments) }
 
     private func waitForExit(_ pid: Int32, within seconds: Double) async throws -> Bool {
         for _ in 0..<Int(seconds * 20) {
