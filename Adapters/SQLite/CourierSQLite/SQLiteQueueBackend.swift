@@ -93,7 +93,15 @@ public final class SQLiteQueueBackend: QueueBackend {
     private func nextDelivery() async throws -> Delivery? {
         while !isShutDown && !Task.isCancelled {
             let generation = board.generation(SQLiteQueueStore.consumersKey)
-            let (delivery, answered, nextDue) = try await transaction { [store] in try store.claim($0) }
+            let claim = try await read { [store] connection -> ClaimResult in
+                guard try store.hasClaimableWork(connection) else {
+                    return ClaimResult(
+                        delivery: nil, answered: [], secondsUntilDue: try store.secondsUntilNextDue(connection))
+                }
+                let (delivery, answered, due) = try connection.immediateTransaction { try store.claim(connection) }
+                return ClaimResult(delivery: delivery, answered: answered, secondsUntilDue: due)
+            }
+            let (delivery, answered, nextDue) = (claim.delivery, claim.answered, claim.secondsUntilDue)
             wake(answered)
             if let delivery {
                 // There may be more work: pass the baton to one more idle consumer.
@@ -282,4 +290,11 @@ public final class SQLiteQueueBackend: QueueBackend {
             }
         }
     }
+}
+
+/// What one claim attempt found.
+struct ClaimResult: Sendable {
+    var delivery: Delivery?
+    var answered: [CorrelationID]
+    var secondsUntilDue: Double?
 }

@@ -34,6 +34,31 @@ struct SQLiteQueueStore: Sendable {
             ])
     }
 
+    /// Whether a claim could find anything: a ready request, an expired lease or a passed deadline. A read,
+    /// so idle consumers do not take the write lock just to find nothing.
+    func hasClaimableWork(_ db: SQLiteConnection) throws -> Bool {
+        let time = SQLiteValue.real(now)
+        let rows = try db.query(
+            """
+            SELECT EXISTS (SELECT 1 FROM courier_requests WHERE queue = ? AND leased = 0 AND available_at <= ?)
+                OR EXISTS (SELECT 1 FROM courier_requests WHERE queue = ? AND leased = 1 AND lease_expires <= ?)
+                OR EXISTS (SELECT 1 FROM courier_requests WHERE queue = ? AND leased = 0 AND deadline <= ?)
+            """, [queue, time, queue, time, queue, time])
+        return rows.first?.first?.integer == 1
+    }
+
+    /// When something next becomes due (seconds from now), if anything is queued.
+    func secondsUntilNextDue(_ db: SQLiteConnection) throws -> Double? {
+        try db.query(
+            """
+            SELECT min(t) FROM (
+                SELECT min(available_at) AS t FROM courier_requests WHERE queue = ? AND leased = 0
+                UNION ALL SELECT min(lease_expires) FROM courier_requests WHERE queue = ? AND leased = 1
+                UNION ALL SELECT min(deadline) FROM courier_requests WHERE queue = ? AND leased = 0)
+            """, [queue, queue, queue]
+        ).first?.first?.real.map { $0 - now }
+    }
+
     /// Reaps, then leases the oldest available request; otherwise says when something next becomes due.
     func claim(_ db: SQLiteConnection) throws -> (Delivery?, [CorrelationID], Double?) {
         let reaped = try reap(db)
@@ -46,17 +71,7 @@ struct SQLiteQueueStore: Sendable {
                          ORDER BY seq LIMIT 1)
             RETURNING id, payload, headers, created_at, deadline_exact, attempt
             """, [.integer(token), .real(expires), queue, .real(now)])
-        guard let row = rows.first else {
-            let due = try db.query(
-                """
-                SELECT min(t) FROM (
-                    SELECT min(available_at) AS t FROM courier_requests WHERE queue = ? AND leased = 0
-                    UNION ALL SELECT min(lease_expires) FROM courier_requests WHERE queue = ? AND leased = 1
-                    UNION ALL SELECT min(deadline) FROM courier_requests WHERE queue = ? AND leased = 0)
-                """, [queue, queue, queue]
-            ).first?.first?.real
-            return (nil, reaped.ids, due.map { $0 - now })
-        }
+        guard let row = rows.first else { return (nil, reaped.ids, try secondsUntilNextDue(db)) }
         let id = try CorrelationID(row[0].text ?? "")
         let request = QueueRequest(
             correlationID: id, payload: row[1].blob ?? Data(), headers: try decode(row[2].text),
