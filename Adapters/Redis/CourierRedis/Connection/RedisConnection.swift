@@ -1,0 +1,152 @@
+import CHiredis
+import Courier
+import DequeModule
+import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// One connection to Redis, driven by a thread it owns, so no Swift concurrency thread ever waits on the socket.
+///
+/// Callers on any task append encoded commands to a queue and suspend; the connection's thread writes whatever
+/// is queued in one batch (so concurrent callers are pipelined automatically), parses replies with hiredis's
+/// `redisReader`, and resumes callers in order. When the connection drops it reconnects with backoff,
+/// re-authenticates and re-selects the database; commands that were on the wire fail with
+/// ``CourierError/Code/backendUnavailable`` (they may or may not have run), commands not yet written wait up
+/// to ``RedisConnectionOptions/reconnectWindow`` for the new connection.
+final class RedisConnection: Sendable {
+    typealias Completion = @Sendable (Result<RedisValue, CourierError>) -> Void
+
+    /// What a subscriber connection does with replies that answer no command (pub/sub messages).
+    struct Subscriber: Sendable {
+        /// Called on the connection's thread for every pub/sub message or (un)subscribe confirmation.
+        var onPush: @Sendable (RedisValue) -> Void
+        /// Commands to send first on every new connection (re-subscribing), called on the connection's thread.
+        var onConnect: @Sendable () -> [RedisCommand]
+    }
+
+    struct Pending {
+        var command: RedisCommand
+        var completion: Completion?
+        var blockTime: Duration
+        var enqueuedAt: ContinuousClock.Instant
+    }
+
+    struct State {
+        var queued: Deque<Pending> = []
+        var signaled = false
+        var closed = false
+        var connected = false
+        var disconnectedSince: ContinuousClock.Instant?
+        var lastError: CourierError?
+        var opening: CheckedContinuation<Void, any Error>?
+        var commandsSent = 0
+        var reconnections = 0
+    }
+
+    let options: RedisConnectionOptions
+    let role: String
+    let subscriber: Subscriber?
+    let onReconnect: (@Sendable () -> Void)?
+    let state = Mutex(State())
+    let wakeReader: Int32
+    let wakeWriter: Int32
+
+    private init(
+        options: RedisConnectionOptions, role: String, subscriber: Subscriber?, onReconnect: (@Sendable () -> Void)?
+    ) {
+        self.options = options
+        self.role = role
+        self.subscriber = subscriber
+        self.onReconnect = onReconnect
+        var descriptors: [Int32] = [0, 0]
+        _ = pipe(&descriptors)
+        for descriptor in descriptors {
+            _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
+            _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
+        }
+        wakeReader = descriptors[0]
+        wakeWriter = descriptors[1]
+    }
+
+    deinit {
+        _ = Glibc.close(wakeReader)
+        _ = Glibc.close(wakeWriter)
+    }
+
+    /// Connects (TCP, `AUTH`, `SELECT`) and starts the connection's thread.
+    /// - Throws: ``CourierError`` with code ``CourierError/Code/backendUnavailable`` when the server cannot be
+    ///   reached or refuses the credentials within ``RedisConnectionOptions/connectTimeout``.
+    static func open(
+        _ options: RedisConnectionOptions, role: String, subscriber: Subscriber? = nil,
+        onReconnect: (@Sendable () -> Void)? = nil
+    ) async throws -> RedisConnection {
+        let connection = RedisConnection(
+            options: options, role: role, subscriber: subscriber, onReconnect: onReconnect)
+        try await withCheckedThrowingContinuation { continuation in
+            connection.state.withLock { $0.opening = continuation }
+            let thread = Thread { connection.run() }
+            thread.name = "courier-redis-\(role)"
+            thread.start()
+        }
+        return connection
+    }
+
+    /// Sends a command and returns its reply; an error reply is returned as ``RedisValue/error(_:)``.
+    /// - Parameter blockTime: how long the server may legitimately hold the reply (a blocking command's timeout).
+    func send(_ command: RedisCommand, blockTime: Duration = .zero) async throws -> RedisValue {
+        try await withCheckedThrowingContinuation { continuation in
+            enqueue(
+                Pending(
+                    command: command, completion: { continuation.resume(with: $0) }, blockTime: blockTime,
+                    enqueuedAt: .now))
+        }
+    }
+
+    /// Sends a command whose answer arrives as a pub/sub push, not as a reply (subscriber connections only).
+    func sendWithoutReply(_ command: RedisCommand) {
+        enqueue(Pending(command: command, completion: nil, blockTime: .zero, enqueuedAt: .now))
+    }
+
+    private func enqueue(_ pending: Pending) {
+        var pending = pending
+        pending.enqueuedAt = .now
+        let outcome: CourierError? = state.withLock { state in
+            if state.closed {
+                return CourierError(.shutDown, "the Redis connection (\(role)) was closed")
+            }
+            if !state.connected, let since = state.disconnectedSince, let error = state.lastError,
+                since.duration(to: .now) > options.reconnectWindow
+            {
+                return error
+            }
+            state.queued.append(pending)
+            state.commandsSent += 1
+            if state.signaled { return nil }
+            state.signaled = true
+            signal()
+            return nil
+        }
+        if let outcome { pending.completion?(.failure(outcome)) }
+    }
+
+    /// Commands handed to this connection so far.
+    var commandsSent: Int { state.withLock { $0.commandsSent } }
+
+    /// How many times the connection was re-established after a loss.
+    var reconnections: Int { state.withLock { $0.reconnections } }
+
+    /// Closes the socket and stops the thread; queued and unanswered commands fail with
+    /// ``CourierError/Code/shutDown``.
+    func close() {
+        state.withLock { $0.closed = true }
+        signal()
+    }
+
+    func signal() {
+        var byte: UInt8 = 1
+        _ = Glibc.write(wakeWriter, &byte, 1)
+    }
+}

@@ -1,0 +1,51 @@
+import Courier
+import Synchronization
+
+/// A connection opened on first use (consumers and subscribers only cost a connection once they are used),
+/// opened again on the next use if opening failed, and closed for good by ``close()``.
+final class RedisLazyConnection: Sendable {
+    private let opener: @Sendable () async throws -> RedisConnection
+    private let state = Mutex<(opening: Task<RedisConnection, any Error>?, closed: Bool)>((nil, false))
+
+    init(_ opener: @escaping @Sendable () async throws -> RedisConnection) {
+        self.opener = opener
+    }
+
+    /// The connection, opening it if needed.
+    /// - Throws: ``CourierError`` with code `backendUnavailable` when it cannot be opened, `shutDown` after
+    ///   ``close()``.
+    func get() async throws -> RedisConnection {
+        let task: Task<RedisConnection, any Error> = try state.withLock { state in
+            if state.closed { throw CourierError(.shutDown, "the Redis backend was shut down") }
+            if let opening = state.opening { return opening }
+            let opening = Task { try await opener() }
+            state.opening = opening
+            return opening
+        }
+        do {
+            let connection = try await task.value
+            if state.withLock({ $0.closed }) { connection.close() }
+            return connection
+        } catch {
+            state.withLock { if $0.opening == task { $0.opening = nil } }
+            throw error
+        }
+    }
+
+    /// The connection if it is open.
+    var current: RedisConnection? {
+        get async {
+            guard let task = state.withLock({ $0.opening }) else { return nil }
+            return try? await task.value
+        }
+    }
+
+    func close() {
+        let task = state.withLock { state in
+            state.closed = true
+            return state.opening
+        }
+        guard let task else { return }
+        Task { try? await task.value.close() }
+    }
+}

@@ -1,0 +1,125 @@
+import Courier
+import DequeModule
+import Foundation
+import Logging
+import Synchronization
+
+/// Serves every consumer of one backend instance from one blocking connection.
+///
+/// Consumers ask for their next delivery; the loop claims as many requests as there are consumers asking, in
+/// one script call, and hands them out in order. When the queue has nothing, it blocks on the queue's wake list
+/// (`BLPOP`, woken by the next publish or retry) for at most the time until the next lease, retry or deadline
+/// falls due, so expired leases are reaped on time without polling.
+final class RedisConsumerLoop: Sendable {
+    typealias Continuation = CheckedContinuation<Delivery?, Never>
+
+    private struct State {
+        var waiting: Deque<(token: UInt64, continuation: Continuation)> = []
+        var nextToken: UInt64 = 1
+        var running = false
+        var closed = false
+    }
+
+    static let longestBlock: Duration = .seconds(2)
+
+    private let store: RedisQueueStore
+    private let connection: RedisLazyConnection
+    private let logger: Logger
+    private let state = Mutex(State())
+
+    init(options: RedisConnectionOptions, store: RedisQueueStore, logger: Logger) {
+        self.store = store
+        self.logger = logger
+        connection = RedisLazyConnection { try await RedisConnection.open(options, role: "consumer") }
+    }
+
+    /// The next delivery, or nil once the backend shut down or the calling task was cancelled.
+    func next() async -> Delivery? {
+        let token = state.withLock { state in
+            defer { state.nextToken &+= 1 }
+            return state.nextToken
+        }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: Continuation) in
+                let (accepted, start) = state.withLock { state -> (Bool, Bool) in
+                    if state.closed || Task.isCancelled { return (false, false) }
+                    state.waiting.append((token, continuation))
+                    defer { state.running = true }
+                    return (true, !state.running)
+                }
+                if !accepted { continuation.resume(returning: nil) }
+                if start { Task { await run() } }
+            }
+        } onCancel: {
+            let removed = state.withLock { state -> Continuation? in
+                guard let index = state.waiting.firstIndex(where: { $0.token == token }) else { return nil }
+                return state.waiting.remove(at: index).continuation
+            }
+            removed?.resume(returning: nil)
+        }
+    }
+
+    func close() {
+        let waiting = state.withLock { state in
+            state.closed = true
+            defer { state.waiting.removeAll() }
+            return state.waiting
+        }
+        for (_, continuation) in waiting { continuation.resume(returning: nil) }
+        connection.close()
+    }
+
+    private func run() async {
+        var failures = 0
+        // Set when this loop popped the wake token: it must be passed on if nobody here wants work any more.
+        var holdingWake = false
+        while true {
+            let wanted = state.withLock { $0.closed ? 0 : $0.waiting.count }
+            if wanted == 0 {
+                if holdingWake, !state.withLock({ $0.closed }), let connection = await connection.current {
+                    _ = try? await store.claim(0, on: connection)
+                }
+                holdingWake = false
+                let stop = state.withLock { state in
+                    if state.closed || state.waiting.isEmpty { state.running = false }
+                    return !state.running
+                }
+                if stop { return }
+                continue
+            }
+            do {
+                let connection = try await connection.get()
+                let (deliveries, due) = try await store.claim(min(wanted, 100), on: connection)
+                holdingWake = false
+                failures = 0
+                await handOut(deliveries, on: connection)
+                if deliveries.count < wanted {
+                    let block = max(.milliseconds(5), min(due ?? Self.longestBlock, Self.longestBlock))
+                    let seconds = String(format: "%.3f", block.inSeconds)
+                    let reply = try await connection.send(
+                        RedisCommand(["BLPOP", .string(store.keys.wake), .string(seconds)]), blockTime: block)
+                    holdingWake = !reply.isNull
+                }
+            } catch {
+                if state.withLock({ $0.closed }) { return }
+                failures += 1
+                logger.warning("claiming from Redis failed; retrying", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: .milliseconds(min(1000, 50 * failures)))
+            }
+        }
+    }
+
+    /// Gives each delivery to the longest-waiting consumer; puts back any that nobody is waiting for any more.
+    private func handOut(_ deliveries: [Delivery], on connection: RedisConnection) async {
+        var unwanted: [Delivery] = []
+        for delivery in deliveries {
+            let consumer = state.withLock { $0.waiting.popFirst()?.continuation }
+            if let consumer {
+                consumer.resume(returning: delivery)
+            } else {
+                unwanted.append(delivery)
+            }
+        }
+        for delivery in unwanted { try? await store.unclaim(delivery, on: connection) }
+    }
+}

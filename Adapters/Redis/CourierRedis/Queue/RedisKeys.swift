@@ -1,0 +1,37 @@
+import Courier
+
+/// The names of every key one queue uses. All start with `namespace:{queue}:`; the braces make them one
+/// Redis Cluster hash slot, so the multi-key scripts stay valid there.
+///
+/// | Key | Type | Lifetime |
+/// |---|---|---|
+/// | `pending` | list of ids, published on the left, claimed from the right | empty (so gone) when drained |
+/// | `req:<id>` | hash: payload, headers, attempt, state, lease token | deleted when the response is stored |
+/// | `leases`, `delayed`, `deadlines` | sorted sets of ids by time (ms) | members removed when settled |
+/// | `res:<id>` | string: the encoded response | `PX` response TTL |
+/// | `wake` | list of at most one token that wakes one blocked consumer | popped by a consumer |
+/// | `done:<id>` | pub/sub channel (redis-pubsub) | — |
+/// | `watch:<id>`, `replies:<client>` | set of reply lists; a client's reply list (redis-list) | `PX` TTL |
+struct RedisKeys: Sendable {
+    /// `namespace:{queue}:`, passed to every script as `KEYS[1]`.
+    let prefix: String
+
+    init(namespace: String, queue: String) {
+        prefix = "\(namespace):{\(queue)}:"
+    }
+
+    var pending: String { prefix + "pending" }
+    var wake: String { prefix + "wake" }
+    func request(_ id: CorrelationID) -> String { prefix + "req:" + id.rawValue }
+    func response(_ id: CorrelationID) -> String { prefix + "res:" + id.rawValue }
+    func channel(_ id: CorrelationID) -> String { prefix + "done:" + id.rawValue }
+    func watchers(_ id: CorrelationID) -> String { prefix + "watch:" + id.rawValue }
+    func replies(client: String) -> String { prefix + "replies:" + client }
+
+    /// The correlation id a `done:<id>` channel name carries, if it is one of this queue's channels.
+    func id(ofChannel channel: String) -> CorrelationID? {
+        let head = prefix + "done:"
+        guard channel.hasPrefix(head) else { return nil }
+        return try? CorrelationID(String(channel.dropFirst(head.count)))
+    }
+}

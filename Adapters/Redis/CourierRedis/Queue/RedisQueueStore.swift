@@ -1,0 +1,189 @@
+import Courier
+import Foundation
+
+/// The queue's operations as script calls: arguments in, typed results out. Shared by both wake modes.
+struct RedisQueueStore: Sendable {
+    let keys: RedisKeys
+    let scripts: RedisScripts
+    let configuration: QueueConfiguration
+
+    private var leaseMilliseconds: Int { Int(configuration.leaseDuration.inSeconds * 1000) }
+    private var ttlMilliseconds: Int { max(1, Int(configuration.responseTTL.inSeconds * 1000)) }
+
+    private func run(_ script: RedisScript, _ connection: RedisConnection, _ arguments: [RedisArgument])
+        async throws -> RedisValue
+    {
+        try await script.run(on: connection, prefix: keys.prefix, arguments)
+    }
+
+    // MARK: Requests
+
+    func publish(_ request: QueueRequest, on connection: RedisConnection) async throws {
+        let headers = try JSONEncoder().encode(request.headers)
+        let deadline = request.deadline
+        let reply = try await run(
+            scripts.publish, connection,
+            [
+                .string(request.correlationID.rawValue), .bytes(request.payload), .bytes(headers),
+                .string(String(request.createdAt.timeIntervalSinceReferenceDate)),
+                .string(deadline.map { String(Int($0.timeIntervalSince1970 * 1000)) } ?? ""),
+                .string(deadline.map { String($0.timeIntervalSinceReferenceDate) } ?? ""),
+            ])
+        if reply.integer != 1 {
+            throw CourierError(
+                .duplicateRequest, "a request with correlation id \(request.correlationID) already exists")
+        }
+    }
+
+    /// Reaps due leases, retries and deadlines, then leases up to `count` requests in publish order.
+    /// - Returns: the deliveries, and how long until something next falls due (nil when nothing is scheduled).
+    func claim(_ count: Int, on connection: RedisConnection) async throws -> ([Delivery], Duration?) {
+        let tokenBase = String(UInt64.random(in: 1...UInt64.max), radix: 36)
+        let reply = try await run(
+            scripts.claim, connection,
+            [
+                .integer(count), .integer(leaseMilliseconds), .integer(configuration.maxAttempts),
+                .integer(ttlMilliseconds), .string(tokenBase),
+            ])
+        guard let parts = reply.array, parts.count == 2, let rows = parts[0].array else {
+            throw CourierError(.storageFailure, "unexpected reply to a claim: \(reply)")
+        }
+        let expiresAt = Date(timeIntervalSinceNow: configuration.leaseDuration.inSeconds)
+        var deliveries: [Delivery] = []
+        for row in rows {
+            guard let fields = row.array, fields.count == 7, let idText = fields[0].string,
+                let attempt = fields[5].integer, let token = fields[6].string
+            else { throw CourierError(.storageFailure, "unexpected claimed row: \(row)") }
+            let id = try CorrelationID(idText)
+            let headers: [String: String]
+            do {
+                headers = try JSONDecoder().decode([String: String].self, from: fields[2].data ?? Data("{}".utf8))
+            } catch {
+                throw CourierError(.decodingFailed, "request \(id) has malformed headers in Redis")
+            }
+            let request = QueueRequest(
+                correlationID: id, payload: fields[1].data ?? Data(), headers: headers,
+                createdAt: Date(timeIntervalSinceReferenceDate: fields[3].string.flatMap(Double.init) ?? 0),
+                deadline: fields[4].string.flatMap(Double.init).map { Date(timeIntervalSinceReferenceDate: $0) })
+            let lease = Lease(correlationID: id, attempt: attempt, token: token, expiresAt: expiresAt)
+            deliveries.append(Delivery(request: request, lease: lease, maxAttempts: configuration.maxAttempts))
+        }
+        let due = parts[1].integer ?? -1
+        return (deliveries, due < 0 ? nil : .milliseconds(due))
+    }
+
+    /// Puts back, unchanged, a delivery that was claimed for a consumer that stopped waiting.
+    func unclaim(_ delivery: Delivery, on connection: RedisConnection) async throws {
+        _ = try await run(
+            scripts.unclaim, connection,
+            [.string(delivery.lease.correlationID.rawValue), .string(delivery.lease.token)])
+    }
+
+    // MARK: Leases
+
+    func extend(_ lease: Lease, on connection: RedisConnection) async throws -> Lease {
+        let reply = try await run(
+            scripts.extend, connection,
+            [.string(lease.correlationID.rawValue), .string(lease.token), .integer(leaseMilliseconds)])
+        switch reply.string {
+        case "cancelled":
+            throw CourierError(.requestCancelled, "request \(lease.correlationID) was cancelled")
+        case "lost", nil:
+            throw lost(lease)
+        default:
+            return Lease(
+                correlationID: lease.correlationID, attempt: lease.attempt, token: lease.token,
+                expiresAt: Date(timeIntervalSinceNow: configuration.leaseDuration.inSeconds))
+        }
+    }
+
+    func release(_ lease: Lease, after delay: Duration, reason: String, on connection: RedisConnection)
+        async throws
+    {
+        let reply = try await run(
+            scripts.release, connection,
+            [
+                .string(lease.correlationID.rawValue), .string(lease.token),
+                .integer(max(0, Int(delay.inSeconds * 1000))), .string(reason),
+                .integer(configuration.maxAttempts), .integer(ttlMilliseconds),
+            ])
+        if reply.integer != 1 { throw lost(lease) }
+    }
+
+    private func lost(_ lease: Lease) -> CourierError {
+        CourierError(.leaseLost, "the lease on \(lease.correlationID) (attempt \(lease.attempt)) was lost")
+    }
+
+    // MARK: Responses
+
+    func respond(_ response: QueueResponse, settling lease: Lease?, on connection: RedisConnection) async throws
+        -> PublishResponseResult
+    {
+        let reply = try await run(
+            scripts.respond, connection,
+            [
+                .string(response.correlationID.rawValue), .bytes(try RedisResponseCodec.encode(response)),
+                .string(lease?.token ?? ""), .integer(ttlMilliseconds),
+            ])
+        let parts = reply.array ?? []
+        switch parts.first?.integer {
+        case 1:
+            return .stored
+        case 2:
+            guard let data = parts.count > 1 ? parts[1].data : nil else { fallthrough }
+            return .alreadyAnswered(existing: try RedisResponseCodec.decode(data))
+        case 3:
+            throw lost(lease!)
+        default:
+            throw CourierError(.storageFailure, "unexpected reply to a response: \(reply)")
+        }
+    }
+
+    func response(_ id: CorrelationID, on connection: RedisConnection) async throws -> QueueResponse? {
+        let reply = try await connection.send(RedisCommand(["GET", .string(keys.response(id))]))
+        if case .error(let message) = reply { throw CourierError(.storageFailure, "GET failed: \(message)") }
+        return try reply.data.map { try RedisResponseCodec.decode($0) }
+    }
+
+    /// The stored responses among `ids` (one `MGET`).
+    func responses(_ ids: [CorrelationID], on connection: RedisConnection) async throws -> [QueueResponse] {
+        if ids.isEmpty { return [] }
+        let reply = try await connection.send(RedisCommand(["MGET"] + ids.map { .string(keys.response($0)) }))
+        return (reply.array ?? []).compactMap { $0.data.flatMap { try? RedisResponseCodec.decode($0) } }
+    }
+
+    // MARK: Status and cancel
+
+    func status(_ id: CorrelationID, on connection: RedisConnection) async throws -> RequestState {
+        let parts = try await run(scripts.status, connection, [.string(id.rawValue)]).array ?? []
+        let attempt = parts.count > 1 ? parts[1].integer ?? 1 : 1
+        switch parts.first?.string {
+        case "q", "w": return .pending(attempt: attempt)
+        case "l": return .running(attempt: attempt)
+        case "done": return .finished(ResponseStatus(rawValue: parts[1].string ?? ""))
+        default: return .unknown
+        }
+    }
+
+    func cancel(_ id: CorrelationID, on connection: RedisConnection) async throws -> CancelResult {
+        let reply = try await run(scripts.cancel, connection, [.string(id.rawValue), .integer(ttlMilliseconds)])
+        switch reply.string {
+        case "pending": return .removedPending
+        case "running": return .cancelledRunning
+        case "finished": throw CourierError(.alreadyFinished, "request \(id) already has a response")
+        default: throw CourierError(.notFound, "no request with correlation id \(id)")
+        }
+    }
+
+    // MARK: Reply lists (redis-list)
+
+    /// Returns the stored response, or registers `list` to receive it, atomically.
+    func watch(_ id: CorrelationID, list: String, for time: Duration, on connection: RedisConnection) async throws
+        -> QueueResponse?
+    {
+        let reply = try await run(
+            scripts.watch, connection,
+            [.string(id.rawValue), .string(list), .integer(Int(time.inSeconds * 1000) + 1000)])
+        return try reply.data.map { try RedisResponseCodec.decode($0) }
+    }
+}

@@ -1,0 +1,59 @@
+import Courier
+import Foundation
+
+/// The stored and published form of a response: a sequence of netstrings (`<length>:<bytes>,`), binary-safe
+/// and simple enough that the Lua scripts build failure responses (dead letters, timeouts, cancellations)
+/// themselves. Fields in order: format version `1`, status, correlation id, has-error flag, error, headers as
+/// JSON, finish time (seconds since 1970), payload.
+enum RedisResponseCodec {
+    static func encode(_ response: QueueResponse) throws -> Data {
+        var out = Data()
+        out.reserveCapacity(response.payload.count + 128)
+        func field(_ bytes: some Collection<UInt8>) {
+            out.append(contentsOf: String(bytes.count).utf8)
+            out.append(UInt8(ascii: ":"))
+            out.append(contentsOf: bytes)
+            out.append(UInt8(ascii: ","))
+        }
+        field("1".utf8)
+        field(response.status.rawValue.utf8)
+        field(response.correlationID.rawValue.utf8)
+        field((response.error == nil ? "0" : "1").utf8)
+        field((response.error ?? "").utf8)
+        field(response.headers.isEmpty ? Data("{}".utf8) : try JSONEncoder().encode(response.headers))
+        field(String(format: "%.6f", response.finishedAt.timeIntervalSince1970).utf8)
+        field(response.payload)
+        return out
+    }
+
+    /// - Throws: ``CourierError`` with code ``CourierError/Code/decodingFailed`` for bytes this codec did not make.
+    static func decode(_ data: Data) throws(CourierError) -> QueueResponse {
+        var fields: [Data] = []
+        var index = data.startIndex
+        while index < data.endIndex, fields.count < 8 {
+            guard let colon = data[index...].firstIndex(of: UInt8(ascii: ":")),
+                let length = Int(String(decoding: data[index..<colon], as: UTF8.self)), length >= 0,
+                colon + 1 + length < data.endIndex, data[colon + 1 + length] == UInt8(ascii: ",")
+            else { break }
+            fields.append(data[(colon + 1)..<(colon + 1 + length)])
+            index = colon + 2 + length
+        }
+        guard fields.count == 8, fields[0] == Data("1".utf8) else {
+            throw CourierError(.decodingFailed, "a stored response is not in Courier's format")
+        }
+        func text(_ field: Data) -> String { String(decoding: field, as: UTF8.self) }
+        let headers: [String: String]
+        do {
+            headers = try JSONDecoder().decode([String: String].self, from: fields[5])
+        } catch {
+            throw CourierError(.decodingFailed, "a stored response has malformed headers")
+        }
+        guard let id = try? CorrelationID(text(fields[2])) else {
+            throw CourierError(.decodingFailed, "a stored response has an invalid correlation id")
+        }
+        return QueueResponse(
+            correlationID: id, status: ResponseStatus(rawValue: text(fields[1])), payload: Data(fields[7]),
+            error: fields[3] == Data("1".utf8) ? text(fields[4]) : nil, headers: headers,
+            finishedAt: Date(timeIntervalSince1970: Double(text(fields[6])) ?? 0))
+    }
+}

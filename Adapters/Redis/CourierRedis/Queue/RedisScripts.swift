@@ -1,0 +1,277 @@
+/// The Lua scripts that change several keys atomically. Each is loaded once per server (`SCRIPT LOAD`) and run
+/// by SHA; a server that forgot them (restart, `SCRIPT FLUSH`) answers `NOSCRIPT` and gets them again.
+///
+/// Every script takes the queue's key prefix as `KEYS[1]` and uses the server's clock (`TIME`), so workers on
+/// hosts with skewed clocks agree on lease expiry. The two Redis adapters share every script and differ only in
+/// `notify`: redis-pubsub `PUBLISH`es the response on `done:<id>`; redis-list pushes it onto each registered
+/// waiter's reply list.
+struct RedisScripts: Sendable {
+    let publish: RedisScript
+    let claim: RedisScript
+    let respond: RedisScript
+    let extend: RedisScript
+    let release: RedisScript
+    let unclaim: RedisScript
+    let cancel: RedisScript
+    let status: RedisScript
+    let watch: RedisScript
+
+    init(wake: RedisWakeMode) {
+        let library = Self.library + (wake == .pubSub ? Self.notifyByPublish : Self.notifyByReplyList)
+        func script(_ name: String, _ body: String) -> RedisScript {
+            RedisScript(name: name, source: library + body)
+        }
+        publish = script("publish", Self.publishBody)
+        claim = script("claim", Self.claimBody)
+        respond = script("respond", Self.respondBody)
+        extend = script("extend", Self.extendBody)
+        release = script("release", Self.releaseBody)
+        unclaim = script("unclaim", Self.unclaimBody)
+        cancel = script("cancel", Self.cancelBody)
+        status = script("status", Self.statusBody)
+        watch = script("watch", Self.watchBody)
+    }
+
+    var all: [RedisScript] { [publish, claim, respond, extend, release, unclaim, cancel, status, watch] }
+
+    static let library = """
+        local p = KEYS[1]
+        local function now_ms()
+          local t = redis.call('TIME')
+          return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        end
+        local function ns(s) return #s .. ':' .. s .. ',' end
+        local function failure(id, status, err, now)
+          return ns('1') .. ns(status) .. ns(id) .. ns('1') .. ns(err) .. ns('{}')
+            .. ns(string.format('%.3f', now / 1000)) .. ns('')
+        end
+        local function status_of(enc)
+          local c1 = string.find(enc, ':', 1, true)
+          local pos = c1 + tonumber(string.sub(enc, 1, c1 - 1)) + 2
+          local c2 = string.find(enc, ':', pos, true)
+          return string.sub(enc, c2 + 1, c2 + tonumber(string.sub(enc, pos, c2 - 1)))
+        end
+        local function wake()
+          if redis.call('EXISTS', p .. 'pending') == 1 and redis.call('EXISTS', p .. 'wake') == 0 then
+            redis.call('LPUSH', p .. 'wake', '1')
+          end
+        end
+
+        """
+
+    static let notifyByPublish = """
+        local function notify(id, enc, ttl)
+          redis.call('PUBLISH', p .. 'done:' .. id, enc)
+        end
+
+        """
+
+    static let notifyByReplyList = """
+        local function notify(id, enc, ttl)
+          local key = p .. 'watch:' .. id
+          for _, list in ipairs(redis.call('SMEMBERS', key)) do
+            redis.call('LPUSH', list, enc)
+            redis.call('PEXPIRE', list, ttl)
+          end
+          redis.call('DEL', key)
+        end
+
+        """
+
+    /// Shared by every script that finishes a request: store (first wins is checked by the caller), forget the
+    /// request, wake waiters.
+    static let storeAndReap = """
+        local function store(id, enc, ttl)
+          redis.call('SET', p .. 'res:' .. id, enc, 'PX', ttl)
+          redis.call('DEL', p .. 'req:' .. id)
+          redis.call('ZREM', p .. 'leases', id)
+          redis.call('ZREM', p .. 'delayed', id)
+          redis.call('ZREM', p .. 'deadlines', id)
+          notify(id, enc, ttl)
+        end
+        local function reap(now, max_attempts, ttl)
+          for _, id in ipairs(redis.call('ZRANGEBYSCORE', p .. 'leases', '-inf', now, 'LIMIT', 0, 100)) do
+            redis.call('ZREM', p .. 'leases', id)
+            local key = p .. 'req:' .. id
+            local attempt = tonumber(redis.call('HGET', key, 'a') or '0')
+            if attempt >= max_attempts then
+              local reason = 'dead-lettered after ' .. attempt .. ' attempt(s): the lease expired'
+              store(id, failure(id, 'deadLettered', reason, now), ttl)
+            elseif attempt > 0 then
+              redis.call('HSET', key, 'a', attempt + 1, 's', 'q')
+              redis.call('LPUSH', p .. 'pending', id)
+            end
+          end
+          for _, id in ipairs(redis.call('ZRANGEBYSCORE', p .. 'delayed', '-inf', now, 'LIMIT', 0, 100)) do
+            redis.call('ZREM', p .. 'delayed', id)
+            if redis.call('HGET', p .. 'req:' .. id, 's') == 'w' then
+              redis.call('HSET', p .. 'req:' .. id, 's', 'q')
+              redis.call('LPUSH', p .. 'pending', id)
+            end
+          end
+          for _, id in ipairs(redis.call('ZRANGEBYSCORE', p .. 'deadlines', '-inf', now, 'LIMIT', 0, 100)) do
+            redis.call('ZREM', p .. 'deadlines', id)
+            local s = redis.call('HGET', p .. 'req:' .. id, 's')
+            if s == 'q' or s == 'w' then
+              redis.call('LREM', p .. 'pending', 1, id)
+              store(id, failure(id, 'timedOut', "the request's deadline passed before a worker took it", now), ttl)
+            end
+          end
+          wake()
+        end
+        local function next_due(now)
+          local due = nil
+          for _, name in ipairs({'leases', 'delayed', 'deadlines'}) do
+            local first = redis.call('ZRANGE', p .. name, 0, 0, 'WITHSCORES')
+            if first[2] then
+              local t = tonumber(first[2])
+              if due == nil or t < due then due = t end
+            end
+          end
+          if due == nil then return -1 end
+          return math.max(0, due - now)
+        end
+
+        """
+
+    /// ARGV: id, payload, headers, created, deadline ms or '', deadline (reference date) or ''.
+    static let publishBody = """
+        local id = ARGV[1]
+        if redis.call('EXISTS', p .. 'req:' .. id, p .. 'res:' .. id) > 0 then return 0 end
+        redis.call('HSET', p .. 'req:' .. id, 's', 'q', 'p', ARGV[2], 'h', ARGV[3], 'c', ARGV[4], 'a', 1)
+        if ARGV[5] ~= '' then
+          redis.call('HSET', p .. 'req:' .. id, 'd', ARGV[6])
+          redis.call('ZADD', p .. 'deadlines', ARGV[5], id)
+        end
+        redis.call('LPUSH', p .. 'pending', id)
+        wake()
+        return 1
+        """
+
+    /// ARGV: count, lease ms, max attempts, response TTL ms, token base. Returns {deliveries, next due ms}.
+    static let claimBody =
+        storeAndReap + """
+            local now = now_ms()
+            reap(now, tonumber(ARGV[3]), tonumber(ARGV[4]))
+            local out = {}
+            local count = tonumber(ARGV[1])
+            while #out < count do
+              local id = redis.call('RPOP', p .. 'pending')
+              if not id then break end
+              local key = p .. 'req:' .. id
+              local f = redis.call('HMGET', key, 's', 'p', 'h', 'c', 'd', 'a')
+              if f[1] == 'q' then
+                local token = ARGV[5] .. '.' .. (#out + 1)
+                redis.call('HSET', key, 's', 'l', 't', token)
+                redis.call('ZADD', p .. 'leases', now + tonumber(ARGV[2]), id)
+                redis.call('ZREM', p .. 'deadlines', id)
+                out[#out + 1] = {id, f[2], f[3], f[4], f[5] or '', f[6], token}
+              end
+            end
+            wake()
+            return {out, tostring(next_due(now))}
+            """
+
+    /// ARGV: id, encoded response, lease token or '', response TTL ms. Returns {1} stored, {2, existing}, {3} lost.
+    static let respondBody =
+        storeAndReap + """
+            local id = ARGV[1]
+            local existing = redis.call('GET', p .. 'res:' .. id)
+            if existing then return {2, existing} end
+            if ARGV[3] ~= '' and redis.call('HGET', p .. 'req:' .. id, 't') ~= ARGV[3] then return {3} end
+            store(id, ARGV[2], tonumber(ARGV[4]))
+            return {1}
+            """
+
+    /// ARGV: id, token, lease ms. Returns the new expiry (server ms) or 'lost' / 'cancelled'.
+    static let extendBody = """
+        local id = ARGV[1]
+        local existing = redis.call('GET', p .. 'res:' .. id)
+        if existing then
+          if status_of(existing) == 'cancelled' then return 'cancelled' end
+          return 'lost'
+        end
+        local f = redis.call('HMGET', p .. 'req:' .. id, 's', 't')
+        if f[1] ~= 'l' or f[2] ~= ARGV[2] then return 'lost' end
+        local now = now_ms()
+        local expires = tonumber(redis.call('ZSCORE', p .. 'leases', id) or '0')
+        if expires <= now then return 'lost' end
+        redis.call('ZADD', p .. 'leases', now + tonumber(ARGV[3]), id)
+        return tostring(now + tonumber(ARGV[3]))
+        """
+
+    /// ARGV: id, token, delay ms, reason, max attempts, response TTL ms. Returns 1, or 0 when the lease is lost.
+    static let releaseBody =
+        storeAndReap + """
+            local id = ARGV[1]
+            if redis.call('EXISTS', p .. 'res:' .. id) == 1 then return 1 end
+            local key = p .. 'req:' .. id
+            local f = redis.call('HMGET', key, 's', 't', 'a')
+            if f[1] ~= 'l' or f[2] ~= ARGV[2] then return 0 end
+            local now = now_ms()
+            local attempt = tonumber(f[3])
+            redis.call('ZREM', p .. 'leases', id)
+            if attempt >= tonumber(ARGV[5]) then
+              local reason = 'dead-lettered after ' .. attempt .. ' attempt(s): ' .. ARGV[4]
+              store(id, failure(id, 'deadLettered', reason, now), tonumber(ARGV[6]))
+              return 1
+            end
+            local delay = tonumber(ARGV[3])
+            if delay > 0 then
+              redis.call('HSET', key, 'a', attempt + 1, 's', 'w')
+              redis.call('ZADD', p .. 'delayed', now + delay, id)
+            else
+              redis.call('HSET', key, 'a', attempt + 1, 's', 'q')
+              redis.call('LPUSH', p .. 'pending', id)
+              wake()
+            end
+            return 1
+            """
+
+    /// ARGV: id, token. Puts a claimed delivery nobody took back at the head of the queue, same attempt.
+    static let unclaimBody = """
+        local id = ARGV[1]
+        local f = redis.call('HMGET', p .. 'req:' .. id, 's', 't')
+        if f[1] == 'l' and f[2] == ARGV[2] then
+          redis.call('ZREM', p .. 'leases', id)
+          redis.call('HSET', p .. 'req:' .. id, 's', 'q')
+          redis.call('RPUSH', p .. 'pending', id)
+          wake()
+        end
+        return 1
+        """
+
+    /// ARGV: id, response TTL ms. Returns 'pending', 'running', 'finished' or 'unknown'.
+    static let cancelBody =
+        storeAndReap + """
+            local id = ARGV[1]
+            if redis.call('EXISTS', p .. 'res:' .. id) == 1 then return 'finished' end
+            local s = redis.call('HGET', p .. 'req:' .. id, 's')
+            if not s then return 'unknown' end
+            if s == 'q' then redis.call('LREM', p .. 'pending', 1, id) end
+            store(id, failure(id, 'cancelled', 'cancelled', now_ms()), tonumber(ARGV[2]))
+            if s == 'l' then return 'running' end
+            return 'pending'
+            """
+
+    /// ARGV: id. Returns {state, attempt}, {'done', status} or {'unknown'}.
+    static let statusBody = """
+        local id = ARGV[1]
+        local f = redis.call('HMGET', p .. 'req:' .. id, 's', 'a')
+        if f[1] then return {f[1], f[2]} end
+        local existing = redis.call('GET', p .. 'res:' .. id)
+        if existing then return {'done', status_of(existing)} end
+        return {'unknown'}
+        """
+
+    /// ARGV: id, reply list, TTL ms. Returns the stored response, or registers the reply list and returns nil,
+    /// atomically (redis-list's subscribe-then-check in one step).
+    static let watchBody = """
+        local id = ARGV[1]
+        local existing = redis.call('GET', p .. 'res:' .. id)
+        if existing then return existing end
+        redis.call('SADD', p .. 'watch:' .. id, ARGV[2])
+        redis.call('PEXPIRE', p .. 'watch:' .. id, ARGV[3])
+        return false
+        """
+}

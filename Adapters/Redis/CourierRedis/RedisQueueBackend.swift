@@ -1,0 +1,323 @@
+import Courier
+import Foundation
+import Logging
+import Synchronization
+
+/// A queue in Redis, shared by every process and host that uses the same server, key namespace and queue name.
+///
+/// Both Redis adapters are this type; ``RedisWakeMode`` is the only difference (how a waiting client learns its
+/// response is stored). What both guarantee:
+/// - **Reliable delivery.** A claim moves a request to a lease atomically (a Lua script), so a worker killed
+///   mid-request loses nothing: after its lease the request is delivered again with attempt + 1, and after
+///   ``QueueConfiguration/maxAttempts`` it is dead-lettered.
+/// - **First response wins**, stored with the response TTL; every key a request creates is deleted when it is
+///   answered or expires by TTL, so a `noeviction` server does not fill up.
+/// - **No polling while waiting.** Consumers block on the queue's wake list; waiters are pushed their response
+///   (pub/sub message or reply list). A background check every ``Options/fallbackCheckInterval`` (5 s) catches
+///   notifications lost while a connection was being replaced.
+/// - **A fixed connection budget**: at most three connections per instance (commands, one blocking consumer
+///   connection once it consumes, one subscriber or reply connection once anyone waits), whatever the number of
+///   waiting requests.
+/// - **Durability** is the server's: run Redis with `appendonly yes` (and `appendfsync always` to lose nothing
+///   on power loss).
+///
+/// Capabilities: `fifo`, `durable`, `shared`, `pushWakeups`.
+public final class RedisQueueBackend: QueueBackend {
+    /// Adapter settings beyond ``QueueConfiguration``.
+    public struct Options: Sendable, Hashable {
+        /// The first part of every key, so several applications can share one database. `courier` by default.
+        public var namespace: String
+        /// How often a waiter re-checks for a response whose notification may have been lost across a reconnect.
+        /// 5 s by default; a waiter answered sooner issues no command after subscribing.
+        public var fallbackCheckInterval: Duration
+
+        public init(namespace: String = "courier", fallbackCheckInterval: Duration = .seconds(5)) {
+            self.namespace = namespace
+            self.fallbackCheckInterval = fallbackCheckInterval
+        }
+    }
+
+    /// Always `[fifo, durable, shared, pushWakeups]`.
+    public var capabilities: QueueCapabilities { [.fifo, .durable, .shared, .pushWakeups] }
+    public let configuration: QueueConfiguration
+    /// How waiters are woken: `.list` (redis-list) or `.pubSub` (redis-pubsub).
+    public let wakeMode: RedisWakeMode
+    public let options: Options
+    /// Where the server is (the password is never printed).
+    public let connectionOptions: RedisConnectionOptions
+
+    let store: RedisQueueStore
+    let commands: RedisConnection
+    let waiters = RedisWaiters()
+    let consumers: RedisConsumerLoop
+    let channel: any RedisWakeChannel
+    let settle: RedisSettle
+    private let logger: Logger
+    private let lifecycle = Mutex<(isShutDown: Bool, maintenance: Task<Void, Never>?)>((false, nil))
+
+    /// Connects to the server at `url` (`redis://[[user]:password@]host[:port][/database]`).
+    /// - Throws: ``CourierError`` with code `invalidConfiguration` for a malformed URL or settings,
+    ///   `backendUnavailable` when the server cannot be reached or refuses the credentials (the message never
+    ///   contains the password).
+    public convenience init(
+        url: String, wakeMode: RedisWakeMode, configuration: QueueConfiguration = QueueConfiguration(),
+        options: Options = Options(), logger: Logger = Logger(label: "courier.redis")
+    ) async throws {
+        try await self.init(
+            connection: try RedisConnectionOptions(url: url), wakeMode: wakeMode, configuration: configuration,
+            options: options, logger: logger)
+    }
+
+    /// Connects to the server described by `connection`. Throws as ``init(url:wakeMode:configuration:options:logger:)``.
+    public init(
+        connection: RedisConnectionOptions, wakeMode: RedisWakeMode,
+        configuration: QueueConfiguration = QueueConfiguration(), options: Options = Options(),
+        logger: Logger = Logger(label: "courier.redis")
+    ) async throws {
+        try configuration.validate()
+        guard !options.namespace.isEmpty, !options.namespace.contains(where: { $0 == "{" || $0 == "}" }) else {
+            throw CourierError(.invalidConfiguration, "the Redis key namespace must be non-empty, without braces")
+        }
+        self.configuration = configuration
+        self.wakeMode = wakeMode
+        self.options = options
+        self.connectionOptions = connection
+        var logger = logger
+        logger[metadataKey: "queue"] = "\(configuration.queueName)"
+        self.logger = logger
+        let store = RedisQueueStore(
+            keys: RedisKeys(namespace: options.namespace, queue: configuration.queueName),
+            scripts: RedisScripts(wake: wakeMode), configuration: configuration)
+        self.store = store
+        let waiters = self.waiters
+        commands = try await RedisConnection.open(connection, role: "commands")
+        let commands = self.commands
+        let settle = RedisSettle(waiters: waiters)
+        let deliver: @Sendable (QueueResponse) -> Void = { settle.resolve($0) }
+        let reconnected: @Sendable () -> Void = {
+            Task { await Self.recheck(waiters.ids, store: store, commands: commands, settle: settle) }
+        }
+        let channel: any RedisWakeChannel
+        switch wakeMode {
+        case .pubSub:
+            channel = RedisPubSubChannel(
+                options: connection, store: store, commands: commands, deliver: deliver, reconnected: reconnected)
+        case .list:
+            channel = RedisReplyListChannel(
+                options: connection, store: store, commands: commands, logger: logger, deliver: deliver,
+                hasWaiters: { waiters.count > 0 }, reconnected: reconnected)
+        }
+        settle.channel.withLock { $0 = channel }
+        self.channel = channel
+        self.settle = settle
+        consumers = RedisConsumerLoop(options: connection, store: store, logger: logger)
+        let maintenance = Task { [weak self] in _ = await self?.maintain() }
+        lifecycle.withLock { $0.maintenance = maintenance }
+    }
+
+    private var isShutDown: Bool { lifecycle.withLock { $0.isShutDown } }
+
+    private func checkOpen() throws(CourierError) {
+        if isShutDown {
+            throw CourierError(.shutDown, "the Redis queue '\(configuration.queueName)' was shut down")
+        }
+    }
+
+    // MARK: Requests
+
+    /// Enqueues a request. See ``QueueBackend/publishRequest(_:)``.
+    /// - Throws: ``CourierError`` with code `duplicateRequest`, `payloadTooLarge`, `backendUnavailable` or `shutDown`.
+    public func publishRequest(_ request: QueueRequest) async throws {
+        try configuration.checkPayloadSize(request.payload.count, of: "the request payload")
+        try checkOpen()
+        try await store.publish(request, on: commands)
+        if let deadline = request.deadline {
+            // Time the request out on schedule even when no consumer is running anywhere.
+            Task { [weak self] in
+                try? await Task.sleep(for: .milliseconds(max(0, Int(deadline.timeIntervalSinceNow * 1000)) + 5))
+                guard let self, !self.isShutDown else { return }
+                _ = try? await self.store.claim(0, on: self.commands)
+            }
+        }
+    }
+
+    /// Returns a consumer's stream of leased deliveries. See ``QueueBackend/consumeRequests()``.
+    public func consumeRequests() -> DeliverySequence {
+        DeliverySequence { [consumers] in await consumers.next() }
+    }
+
+    // MARK: Leases
+
+    /// Extends a lease. See ``QueueBackend/extendLease(_:)``.
+    /// - Throws: ``CourierError`` with code `requestCancelled`, `leaseLost`, `backendUnavailable` or `shutDown`.
+    public func extendLease(_ lease: Lease) async throws -> Lease {
+        try checkOpen()
+        return try await store.extend(lease, on: commands)
+    }
+
+    /// Gives a delivery back. See ``QueueBackend/release(_:retryAfter:reason:)``.
+    /// - Throws: ``CourierError`` with code `leaseLost`, `backendUnavailable` or `shutDown`.
+    public func release(_ lease: Lease, retryAfter: Duration, reason: String?) async throws {
+        try checkOpen()
+        try await store.release(
+            lease, after: retryAfter, reason: reason ?? "released by its consumer", on: commands)
+    }
+
+    // MARK: Responses
+
+    /// Stores a response and wakes its waiters in one script call. See ``QueueBackend/publishResponse(_:settling:)``.
+    /// - Throws: ``CourierError`` with code `leaseLost`, `payloadTooLarge`, `backendUnavailable` or `shutDown`.
+    public func publishResponse(_ response: QueueResponse, settling lease: Lease?) async throws
+        -> PublishResponseResult
+    {
+        try configuration.checkPayloadSize(response.payload.count, of: "the response payload")
+        try checkOpen()
+        return try await store.respond(response, settling: lease, on: commands)
+    }
+
+    /// Returns the stored response, if any. See ``QueueBackend/getResponse(for:)``.
+    /// - Throws: ``CourierError`` with code `backendUnavailable`, `decodingFailed` or `shutDown`.
+    public func getResponse(for correlationID: CorrelationID) async throws -> QueueResponse? {
+        try checkOpen()
+        return try await store.response(correlationID, on: commands)
+    }
+
+    /// Waits for a response without polling. See ``QueueBackend/subscribe(to:timeout:)``.
+    /// - Throws: ``CourierError`` with code `timedOut`, `backendUnavailable` or `shutDown`; `CancellationError`.
+    public func subscribe(to correlationID: CorrelationID, timeout: Duration) async throws -> QueueResponse {
+        try checkOpen()
+        let token = waiters.makeToken()
+        let (waiters, channel) = (self.waiters, self.channel)
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                switch waiters.add(correlationID, token: token, continuation) {
+                case .closed:
+                    continuation.resume(throwing: CourierError(.shutDown, "the Redis queue was shut down"))
+                    return
+                case .first:
+                    Task { await Self.watch(correlationID, for: timeout, channel: channel, waiters: waiters) }
+                case .joined:
+                    break
+                }
+                if Task.isCancelled {
+                    if waiters.remove(correlationID, token: token, with: CancellationError()) {
+                        channel.stopWatching(correlationID, answered: false)
+                    }
+                    return
+                }
+                let timer = Task {
+                    try? await Task.sleep(for: timeout)
+                    if Task.isCancelled { return }
+                    let error = CourierError(.timedOut, "no response to \(correlationID) within \(timeout)")
+                    if waiters.remove(correlationID, token: token, with: error) {
+                        channel.stopWatching(correlationID, answered: false)
+                    }
+                }
+                waiters.attach(timer: timer, to: correlationID, token: token)
+            }
+        } onCancel: {
+            if waiters.remove(correlationID, token: token, with: CancellationError()) {
+                channel.stopWatching(correlationID, answered: false)
+            }
+        }
+    }
+
+    private static func watch(
+        _ id: CorrelationID, for time: Duration, channel: any RedisWakeChannel, waiters: RedisWaiters
+    ) async {
+        do {
+            if let response = try await channel.startWatching(id, for: time), waiters.resolve(response) {
+                channel.stopWatching(id, answered: true)
+            }
+        } catch {
+            if waiters.fail(id, with: error) { channel.stopWatching(id, answered: false) }
+        }
+    }
+
+    /// Looks up stored responses for waiters whose notification may have been lost.
+    static func recheck(
+        _ ids: [CorrelationID], store: RedisQueueStore, commands: RedisConnection, settle: RedisSettle
+    ) async {
+        for start in stride(from: 0, to: ids.count, by: 500) {
+            let batch = Array(ids[start..<min(start + 500, ids.count)])
+            guard let responses = try? await store.responses(batch, on: commands) else { return }
+            for response in responses { settle.resolve(response) }
+        }
+    }
+
+    // MARK: Status and cancel
+
+    /// Reports where a request is. See ``QueueBackend/status(of:)``.
+    /// - Throws: ``CourierError`` with code `backendUnavailable` or `shutDown`.
+    public func status(of correlationID: CorrelationID) async throws -> RequestState {
+        try checkOpen()
+        return try await store.status(correlationID, on: commands)
+    }
+
+    /// Cancels a request. See ``QueueBackend/cancel(_:)``.
+    /// - Throws: ``CourierError`` with code `notFound`, `alreadyFinished`, `backendUnavailable` or `shutDown`.
+    @discardableResult
+    public func cancel(_ correlationID: CorrelationID) async throws -> CancelResult {
+        try checkOpen()
+        return try await store.cancel(correlationID, on: commands)
+    }
+
+    // MARK: Lifecycle
+
+    /// Stops consumers and waiters and closes every connection. See ``QueueBackend/shutdown()``.
+    public func shutdown() async {
+        let maintenance = lifecycle.withLock { state -> Task<Void, Never>? in
+            if state.isShutDown { return nil }
+            state.isShutDown = true
+            return state.maintenance
+        }
+        guard let maintenance else { return }
+        maintenance.cancel()
+        consumers.close()
+        waiters.close(with: CourierError(.shutDown, "the Redis queue '\(configuration.queueName)' was shut down"))
+        channel.close()
+        commands.close()
+    }
+
+    /// Reaps expired leases, retries and deadlines when no consumer here is doing it, and re-checks waiters
+    /// that have waited longer than ``Options/fallbackCheckInterval``.
+    private func maintain() async {
+        let longest = min(configuration.leaseDuration / 2, options.fallbackCheckInterval)
+        var wait = longest
+        while !Task.isCancelled && !isShutDown {
+            try? await Task.sleep(for: wait)
+            if Task.isCancelled || isShutDown { return }
+            do {
+                let (_, due) = try await store.claim(0, on: commands)
+                wait = max(.milliseconds(20), min(due ?? longest, longest))
+                let stale = waiters.due(forCheckAfter: options.fallbackCheckInterval)
+                await Self.recheck(stale, store: store, commands: commands, settle: settle)
+            } catch {
+                wait = longest
+            }
+        }
+    }
+
+    // MARK: Inspection
+
+    /// Waiting ids plus subscriptions or reply registrations held; zero when nobody waits.
+    public var activeWaits: Int { waiters.count + channel.openSubscriptions }
+
+    /// Commands this instance sent on its command connection (publishing, answering, status, scripts).
+    public var commandsSent: Int { commands.commandsSent }
+}
+
+/// Resolves a response's waiters and stops watching its id: the one way every notification path ends a wait.
+final class RedisSettle: Sendable {
+    let waiters: RedisWaiters
+    /// Set once, right after the channel (whose callbacks call ``resolve(_:)``) is made.
+    let channel = Mutex<(any RedisWakeChannel)?>(nil)
+
+    init(waiters: RedisWaiters) { self.waiters = waiters }
+
+    func resolve(_ response: QueueResponse) {
+        if waiters.resolve(response) {
+            channel.withLock { $0 }?.stopWatching(response.correlationID, answered: true)
+        }
+    }
+}

@@ -1,0 +1,106 @@
+import Courier
+import DequeModule
+import Synchronization
+
+/// redis-pubsub's wake channel: one subscriber connection per backend carries every waiter's `done:<id>`
+/// subscription. A worker publishes the response itself on that channel, so a waiter costs `SUBSCRIBE`, one
+/// `GET` (for a response stored before the subscription) and `UNSUBSCRIBE`, and nothing while it waits.
+final class RedisPubSubChannel: RedisWakeChannel {
+    private struct Subscriptions {
+        /// Channels this process should be subscribed to (re-subscribed after a reconnect).
+        var subscribed: Set<String> = []
+        /// Callers waiting for a channel's subscribe confirmation, in the order they sent `SUBSCRIBE`.
+        var confirmations: [String: Deque<CheckedContinuation<Void, Never>>] = [:]
+    }
+
+    private let keys: RedisKeys
+    private let store: RedisQueueStore
+    private let commands: RedisConnection
+    private let subscriber: RedisLazyConnection
+    /// Shared with the subscriber connection's callbacks.
+    private final class Shared: Sendable {
+        let state = Mutex(Subscriptions())
+    }
+
+    private let shared = Shared()
+
+    /// - Parameters:
+    ///   - deliver: called with every response published for a watched id.
+    ///   - reconnected: called after the subscriber connection was re-established (messages may have been lost).
+    init(
+        options: RedisConnectionOptions, store: RedisQueueStore, commands: RedisConnection,
+        deliver: @escaping @Sendable (QueueResponse) -> Void, reconnected: @escaping @Sendable () -> Void
+    ) {
+        self.keys = store.keys
+        self.store = store
+        self.commands = commands
+        let shared = self.shared
+        let keys = store.keys
+        subscriber = RedisLazyConnection {
+            let handlers = RedisConnection.Subscriber(
+                onPush: { push in
+                    guard let parts = push.array, parts.count >= 3, let kind = parts[0].string,
+                        let channel = parts[1].string
+                    else { return }
+                    switch kind {
+                    case "message":
+                        if keys.id(ofChannel: channel) != nil, let data = parts[2].data,
+                            let response = try? RedisResponseCodec.decode(data)
+                        {
+                            deliver(response)
+                        }
+                    case "subscribe":
+                        let waiter = shared.state.withLock { $0.confirmations[channel]?.popFirst() }
+                        waiter?.resume()
+                    default:
+                        break
+                    }
+                },
+                onConnect: {
+                    let (channels, abandoned) = shared.state.withLock { state in
+                        let abandoned = state.confirmations.filter { !state.subscribed.contains($0.key) }
+                        for channel in abandoned.keys { state.confirmations[channel] = nil }
+                        return (Array(state.subscribed), abandoned.values.flatMap { $0 })
+                    }
+                    for continuation in abandoned { continuation.resume() }
+                    return stride(from: 0, to: channels.count, by: 500).map { start in
+                        let slice = channels[start..<min(start + 500, channels.count)]
+                        return RedisCommand(["SUBSCRIBE"] + slice.map { .string($0) })
+                    }
+                })
+            return try await RedisConnection.open(
+                options, role: "subscriber", subscriber: handlers, onReconnect: reconnected)
+        }
+    }
+
+    func startWatching(_ id: CorrelationID, for time: Duration) async throws -> QueueResponse? {
+        let connection = try await subscriber.get()
+        let channel = keys.channel(id)
+        await withCheckedContinuation { continuation in
+            shared.state.withLock { state in
+                state.subscribed.insert(channel)
+                state.confirmations[channel, default: []].append(continuation)
+            }
+            connection.sendWithoutReply(RedisCommand(["SUBSCRIBE", .string(channel)]))
+        }
+        return try await store.response(id, on: commands)
+    }
+
+    func stopWatching(_ id: CorrelationID, answered: Bool) {
+        let channel = keys.channel(id)
+        let wasSubscribed = shared.state.withLock { $0.subscribed.remove(channel) != nil }
+        guard wasSubscribed else { return }
+        Task { try? await subscriber.get().sendWithoutReply(RedisCommand(["UNSUBSCRIBE", .string(channel)])) }
+    }
+
+    var openSubscriptions: Int { shared.state.withLock { $0.subscribed.count } }
+
+    func close() {
+        subscriber.close()
+        let waiting = shared.state.withLock { state in
+            defer { state.confirmations = [:] }
+            return state.confirmations.values.flatMap { $0 }
+        }
+        for continuation in waiting { continuation.resume() }
+    }
+}

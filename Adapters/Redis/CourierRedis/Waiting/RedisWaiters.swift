@@ -1,0 +1,127 @@
+import Courier
+import Synchronization
+
+/// The tasks of one backend instance waiting for responses, grouped by correlation id.
+///
+/// The first waiter on an id makes the backend start watching it; when the last one leaves (answered, timed
+/// out, cancelled) it stops. Every waiter is resumed exactly once.
+final class RedisWaiters: Sendable {
+    typealias Continuation = CheckedContinuation<QueueResponse, any Error>
+
+    private struct Waiter {
+        var continuation: Continuation
+        var timer: Task<Void, Never>?
+    }
+
+    private struct Entry {
+        var waiters: [UInt64: Waiter] = [:]
+        var since: ContinuousClock.Instant
+        var lastChecked: ContinuousClock.Instant
+    }
+
+    private struct State {
+        var entries: [CorrelationID: Entry] = [:]
+        var nextToken: UInt64 = 1
+        var closed = false
+    }
+
+    enum Added { case first, joined, closed }
+
+    private let state = Mutex(State())
+
+    func makeToken() -> UInt64 {
+        state.withLock { state in
+            defer { state.nextToken &+= 1 }
+            return state.nextToken
+        }
+    }
+
+    /// Adds a waiter. `.first` means nobody was watching this id yet.
+    func add(_ id: CorrelationID, token: UInt64, _ continuation: Continuation) -> Added {
+        state.withLock { state in
+            if state.closed { return .closed }
+            let now = ContinuousClock.now
+            let isFirst = state.entries[id] == nil
+            state.entries[id, default: Entry(since: now, lastChecked: now)].waiters[token] = Waiter(
+                continuation: continuation)
+            return isFirst ? .first : .joined
+        }
+    }
+
+    /// Attaches the task that times a waiter out, cancelling it at once if the waiter already left.
+    func attach(timer: Task<Void, Never>, to id: CorrelationID, token: UInt64) {
+        let attached = state.withLock { state in
+            guard state.entries[id]?.waiters[token] != nil else { return false }
+            state.entries[id]?.waiters[token]?.timer = timer
+            return true
+        }
+        if !attached { timer.cancel() }
+    }
+
+    /// Ends one waiter with `error`. Returns true when it was the last one on its id (stop watching the id).
+    @discardableResult
+    func remove(_ id: CorrelationID, token: UInt64, with error: any Error) -> Bool {
+        let (waiter, last) = state.withLock { state -> (Waiter?, Bool) in
+            guard let waiter = state.entries[id]?.waiters.removeValue(forKey: token) else { return (nil, false) }
+            let last = state.entries[id]?.waiters.isEmpty == true
+            if last { state.entries[id] = nil }
+            return (waiter, last)
+        }
+        waiter?.timer?.cancel()
+        waiter?.continuation.resume(throwing: error)
+        return last
+    }
+
+    /// Resumes every waiter on the response's id. Returns false when nobody was waiting.
+    @discardableResult
+    func resolve(_ response: QueueResponse) -> Bool {
+        finish(response.correlationID, with: .success(response))
+    }
+
+    /// Fails every waiter on `id`. Returns false when nobody was waiting.
+    @discardableResult
+    func fail(_ id: CorrelationID, with error: any Error) -> Bool {
+        finish(id, with: .failure(error))
+    }
+
+    private func finish(_ id: CorrelationID, with result: Result<QueueResponse, any Error>) -> Bool {
+        guard let entry = state.withLock({ $0.entries.removeValue(forKey: id) }) else { return false }
+        for waiter in entry.waiters.values {
+            waiter.timer?.cancel()
+            waiter.continuation.resume(with: result)
+        }
+        return true
+    }
+
+    /// Fails every waiter and refuses new ones.
+    func close(with error: any Error) {
+        let entries = state.withLock { state in
+            state.closed = true
+            defer { state.entries = [:] }
+            return state.entries
+        }
+        for waiter in entries.values.flatMap(\.waiters.values) {
+            waiter.timer?.cancel()
+            waiter.continuation.resume(throwing: error)
+        }
+    }
+
+    /// Ids watched for at least `age` and not checked for as long, marking them checked now.
+    func due(forCheckAfter age: Duration) -> [CorrelationID] {
+        state.withLock { state in
+            let now = ContinuousClock.now
+            var due: [CorrelationID] = []
+            for (id, entry) in state.entries where entry.lastChecked.duration(to: now) >= age {
+                due.append(id)
+                state.entries[id]?.lastChecked = now
+            }
+            return due
+        }
+    }
+
+    /// Every watched id.
+    var ids: [CorrelationID] { state.withLock { Array($0.entries.keys) } }
+
+    /// How many ids are watched.
+    var count: Int { state.withLock { $0.entries.count } }
+}

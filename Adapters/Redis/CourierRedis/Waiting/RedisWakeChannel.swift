@@ -1,0 +1,17 @@
+import Courier
+
+/// How waiters in this process learn that a response was stored: the single point where redis-list and
+/// redis-pubsub differ.
+protocol RedisWakeChannel: Sendable {
+    /// Starts listening for `id`, then checks for a response stored before listening began (closing the
+    /// published-before-subscribe race). Returns that response if there is one.
+    func startWatching(_ id: CorrelationID, for time: Duration) async throws -> QueueResponse?
+
+    /// Stops listening for `id`; `answered` is true when its response arrived.
+    func stopWatching(_ id: CorrelationID, answered: Bool)
+
+    /// Subscriptions or registrations currently held (for leak checks).
+    var openSubscriptions: Int { get }
+
+    func close()
+}

@@ -1,0 +1,197 @@
+import Courier
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A real `redis-server` that the tests start on a free loopback port, in a temporary directory, with
+/// `appendonly yes` and `appendfsync always`, and stop when they finish (or when the test process exits).
+final class RedisTestServer: @unchecked Sendable {
+    /// One server shared by the tests that do not restart it.
+    static let shared: RedisTestServer = {
+        do {
+            return try RedisTestServer()
+        } catch {
+            fatalError("cannot start redis-server for the tests: \(error)")
+        }
+    }()
+
+    let port: Int
+    let directory: URL
+    let password: String?
+    private let lock = NSLock()
+    private var process: Process?
+
+    init(password: String? = nil) throws {
+        self.password = password
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("courier-redis-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        port = try Self.freePort()
+        try start()
+    }
+
+    var url: String {
+        if let password { return "redis://:\(password)@127.0.0.1:\(port)/0" }
+        return "redis://127.0.0.1:\(port)/0"
+    }
+
+    static var executable: String {
+        for candidate in ["/usr/bin/redis-server", "/usr/local/bin/redis-server", "/usr/sbin/redis-server"]
+        where FileManager.default.isExecutableFile(atPath: candidate) {
+            return candidate
+        }
+        return "redis-server"
+    }
+
+    func start() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        // The shell stays as a watchdog: it stops the server when the test process goes away, however it ends.
+        var arguments = [
+            Self.executable, "--port", "\(port)", "--bind", "127.0.0.1", "--dir", directory.path,
+            "--appendonly", "yes", "--appendfsync", "always", "--save", "''", "--daemonize", "no",
+            "--maxmemory-policy", "noeviction", "--logfile", "redis.log",
+        ]
+        if let password { arguments += ["--requirepass", password] }
+        let command = arguments.joined(separator: " ")
+        process.arguments = [
+            "-c",
+            """
+            \(command) & server=$!
+            trap 'kill $server 2>/dev/null; wait $server; exit 0' TERM INT
+            while kill -0 \(getpid()) 2>/dev/null && kill -0 $server 2>/dev/null; do sleep 0.2; done
+            kill $server 2>/dev/null; wait $server
+            """,
+        ]
+        try process.run()
+        lock.withLock { self.process = process }
+        try waitUntilListening()
+    }
+
+    /// Stops the server (it writes its append-only file), waiting for it to exit.
+    func stop() {
+        guard let process = lock.withLock({ () -> Process? in
+            defer { self.process = nil }
+            return self.process
+        })
+        else { return }
+        process.terminate()
+        process.waitUntilExit()
+    }
+
+    /// Stops and starts the server on the same port and directory: what survives is what Redis persisted.
+    func restart(down: Duration = .zero) async throws {
+        stop()
+        if down > .zero { try await Task.sleep(for: down) }
+        try start()
+    }
+
+    /// Runs `redis-cli`-like commands through a plain socket: used for inspection (`INFO`, `DBSIZE`, …).
+    func command(_ arguments: String...) throws -> String {
+        try RedisTestClient(port: port, password: password).run(arguments)
+    }
+
+    private func waitUntilListening() throws {
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            if (try? command("PING")) != nil { return }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        throw CourierError(.backendUnavailable, "redis-server did not start on port \(port)")
+    }
+
+    private static func freePort() throws -> Int {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                bind(descriptor, pointer, length) == 0 && getsockname(descriptor, pointer, &length) == 0
+            }
+        }
+        guard bound else { throw CourierError(.backendUnavailable, "no free loopback port") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    deinit { stop() }
+}
+
+/// A blocking RESP client for test inspection only (never used by the adapters).
+struct RedisTestClient {
+    let port: Int
+    let password: String?
+
+    func run(_ arguments: [String]) throws -> String {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
+        }
+        guard connected else { throw CourierError(.backendUnavailable, "test client cannot connect") }
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var commands: [[String]] = []
+        if let password { commands.append(["AUTH", password]) }
+        commands.append(arguments)
+        var text = ""
+        for command in commands {
+            var bytes = "*\(command.count)\r\n"
+            for argument in command { bytes += "$\(argument.utf8.count)\r\n\(argument)\r\n" }
+            _ = bytes.withCString { send(descriptor, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
+            text = try readReply(descriptor)
+        }
+        return text
+    }
+
+    /// Reads one reply and renders it as text (bulk strings raw, arrays one element per line).
+    private func readReply(_ descriptor: Int32) throws -> String {
+        var buffer = [UInt8]()
+        func readLine() throws -> String {
+            var line = [UInt8]()
+            var byte: UInt8 = 0
+            while true {
+                guard recv(descriptor, &byte, 1, 0) == 1 else {
+                    throw CourierError(.backendUnavailable, "test client: connection closed")
+                }
+                if byte == 10, line.last == 13 { return String(decoding: line.dropLast(), as: UTF8.self) }
+                line.append(byte)
+            }
+        }
+        func readValue() throws -> String {
+            let line = try readLine()
+            let body = String(line.dropFirst())
+            switch line.first {
+            case "+", ":": return body
+            case "-": throw CourierError(.storageFailure, body)
+            case "$":
+                let count = Int(body) ?? -1
+                if count < 0 { return "" }
+                buffer = [UInt8](repeating: 0, count: count + 2)
+                var read = 0
+                while read < count + 2 {
+                    let got = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress! + read, count + 2 - read, 0) }
+                    guard got > 0 else { throw CourierError(.backendUnavailable, "test client: short read") }
+                    read += got
+                }
+                return String(decoding: buffer.prefix(count), as: UTF8.self)
+            case "*":
+                let count = Int(body) ?? 0
+                return try (0..<max(0, count)).map { _ in try readValue() }.joined(separator: "\n")
+            default:
+                throw CourierError(.storageFailure, "test client: unexpected reply \(line)")
+            }
+        }
+        return try readValue()
+    }
+}
