@@ -8,7 +8,8 @@ import Testing
 /// harness uses a fresh key namespace; the restart case gets a server of its own so restarting it cannot
 /// disturb cases running beside it.
 struct RedisHarness: ConformanceHarness {
-    let server: RedisTestServer
+    /// Nil only in the harness used to list the cases.
+    let server: RedisTestServer?
     let wakeMode: RedisWakeMode
     let namespace = "test-\(UUID().uuidString.prefix(8))"
 
@@ -19,13 +20,14 @@ struct RedisHarness: ConformanceHarness {
     var availableHooks: ConformanceHooks { [.reopen, .restartServer, .resourceProbe] }
 
     func makeBackend(configuration: QueueConfiguration) async throws -> any QueueBackend {
-        try await RedisQueueBackend(
+        guard let server else { throw CourierError(.backendUnavailable, "no test server") }
+        return try await RedisQueueBackend(
             url: server.url, wakeMode: wakeMode, configuration: configuration,
             options: .init(namespace: namespace))
     }
 
     func restartServer() async throws {
-        try await server.restart(down: .milliseconds(300))
+        try await server?.restart(down: .milliseconds(300))
     }
 
     func openResources(of backend: any QueueBackend) async throws -> Int {
@@ -35,27 +37,35 @@ struct RedisHarness: ConformanceHarness {
 
 @Suite("Redis adapter conformance")
 struct RedisConformanceTests {
-    static func harness(_ mode: RedisWakeMode, for testCase: ConformanceCase) throws -> RedisHarness {
-        let server = testCase.requirement.hooks.contains(.restartServer) ? try RedisTestServer() : .shared
-        return RedisHarness(server: server, wakeMode: mode)
+    static let listing = RedisHarness(server: nil, wakeMode: .pubSub)
+
+    /// Runs `testCase` on the shared server, or on a server of its own when the case restarts the server.
+    static func run(_ testCase: ConformanceCase, _ mode: RedisWakeMode) async throws {
+        guard testCase.requirement.hooks.contains(.restartServer) else {
+            return try await testCase.run(RedisHarness(server: try await .shared(), wakeMode: mode))
+        }
+        let server = try await RedisTestServer.start()
+        do {
+            try await testCase.run(RedisHarness(server: server, wakeMode: mode))
+        } catch {
+            await server.stop()
+            throw error
+        }
+        await server.stop()
     }
 
-    @Test(arguments: Conformance.cases(for: RedisHarness(server: .shared, wakeMode: .pubSub)))
+    @Test(arguments: Conformance.cases(for: listing))
     func pubSub(_ testCase: ConformanceCase) async throws {
-        let harness = try Self.harness(.pubSub, for: testCase)
-        defer { if harness.server !== RedisTestServer.shared { harness.server.stop() } }
-        try await testCase.run(harness)
+        try await Self.run(testCase, .pubSub)
     }
 
-    @Test(arguments: Conformance.cases(for: RedisHarness(server: .shared, wakeMode: .list)))
+    @Test(arguments: Conformance.cases(for: listing))
     func list(_ testCase: ConformanceCase) async throws {
-        let harness = try Self.harness(.list, for: testCase)
-        defer { if harness.server !== RedisTestServer.shared { harness.server.stop() } }
-        try await testCase.run(harness)
+        try await Self.run(testCase, .list)
     }
 
     @Test(arguments: [RedisWakeMode.pubSub, .list])
     func capabilities(_ mode: RedisWakeMode) async throws {
-        try await Conformance.checkCapabilities(RedisHarness(server: .shared, wakeMode: mode))
+        try await Conformance.checkCapabilities(RedisHarness(server: try await .shared(), wakeMode: mode))
     }
 }

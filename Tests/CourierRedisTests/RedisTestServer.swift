@@ -8,27 +8,32 @@ import Foundation
 /// A real `redis-server` that the tests start on a free loopback port, in a temporary directory, with
 /// `appendonly yes` and `appendfsync always`, and stop when they finish (or when the test process exits).
 final class RedisTestServer: @unchecked Sendable {
-    /// One server shared by the tests that do not restart it.
-    static let shared: RedisTestServer = {
-        do {
-            return try RedisTestServer()
-        } catch {
-            fatalError("cannot start redis-server for the tests: \(error)")
-        }
-    }()
+    /// One server shared by the tests that do not restart it, started by the first test that asks.
+    static func shared() async throws -> RedisTestServer {
+        try await sharedServer.value
+    }
+
+    private static let sharedServer = Task { try await RedisTestServer.start() }
 
     let port: Int
     let directory: URL
     let password: String?
     private let lock = NSLock()
     private var process: Process?
+    private var serverPID: pid_t = 0
 
-    init(password: String? = nil) throws {
+    private init(password: String?) throws {
         self.password = password
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("courier-redis-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         port = try Self.freePort()
-        try start()
+    }
+
+    /// Starts a server of its own on a free loopback port, optionally requiring `password`.
+    static func start(password: String? = nil) async throws -> RedisTestServer {
+        let server = try RedisTestServer(password: password)
+        try await server.start()
+        return server
     }
 
     var url: String {
@@ -44,61 +49,74 @@ final class RedisTestServer: @unchecked Sendable {
         return "redis-server"
     }
 
-    func start() throws {
+    func start() async throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        // The shell stays as a watchdog: it stops the server when the test process goes away, however it ends.
         var arguments = [
             Self.executable, "--port", "\(port)", "--bind", "127.0.0.1", "--dir", directory.path,
             "--appendonly", "yes", "--appendfsync", "always", "--save", "''", "--daemonize", "no",
             "--maxmemory-policy", "noeviction", "--logfile", "redis.log",
         ]
         if let password { arguments += ["--requirepass", password] }
-        let command = arguments.joined(separator: " ")
+        let pidFile = directory.appendingPathComponent("server.pid").path
+        try? FileManager.default.removeItem(atPath: pidFile)
+        // The shell stays as a watchdog: it stops the server when the test process goes away, however it
+        // ends, and exits itself when the server stops.
         process.arguments = [
             "-c",
             """
-            \(command) & server=$!
-            trap 'kill $server 2>/dev/null; wait $server; exit 0' TERM INT
-            while kill -0 \(getpid()) 2>/dev/null && kill -0 $server 2>/dev/null; do sleep 0.2; done
-            kill $server 2>/dev/null; wait $server
+            \(arguments.joined(separator: " ")) & server=$!
+            echo $server > \(pidFile)
+            while kill -0 \(getpid()) 2>/dev/null && kill -0 $server 2>/dev/null; do sleep 0.1; done
+            kill -9 $server 2>/dev/null; wait $server
             """,
         ]
         try process.run()
         lock.withLock { self.process = process }
-        try waitUntilListening()
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            if serverPIDValue == 0, let text = try? String(contentsOfFile: pidFile, encoding: .utf8),
+                let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines))
+            {
+                lock.withLock { serverPID = pid }
+            }
+            if serverPIDValue != 0, (try? command("PING")) != nil { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw CourierError(.backendUnavailable, "redis-server did not start on port \(port)")
     }
 
-    /// Stops the server (it writes its append-only file), waiting for it to exit.
-    func stop() {
-        guard let process = lock.withLock({ () -> Process? in
-            defer { self.process = nil }
-            return self.process
-        })
-        else { return }
-        process.terminate()
-        process.waitUntilExit()
+    private var serverPIDValue: pid_t { lock.withLock { serverPID } }
+
+    /// Stops the server with `SHUTDOWN` (it flushes its append-only file) and waits for it and its watchdog to exit.
+    func stop() async {
+        let (process, pid) = lock.withLock { () -> (Process?, pid_t) in
+            defer { (self.process, self.serverPID) = (nil, 0) }
+            return (self.process, self.serverPID)
+        }
+        guard let process else { return }
+        // SHUTDOWN rather than a signal: the server may inherit a signal mask that blocks SIGTERM.
+        _ = try? RedisTestClient(port: port, password: password).run(["SHUTDOWN"])
+        let deadline = ContinuousClock.now + .seconds(10)
+        while process.isRunning {
+            if ContinuousClock.now > deadline {
+                if pid != 0 { kill(pid, SIGKILL) }
+                kill(process.processIdentifier, SIGKILL)
+            }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
     }
 
     /// Stops and starts the server on the same port and directory: what survives is what Redis persisted.
     func restart(down: Duration = .zero) async throws {
-        stop()
+        await stop()
         if down > .zero { try await Task.sleep(for: down) }
-        try start()
+        try await start()
     }
 
     /// Runs `redis-cli`-like commands through a plain socket: used for inspection (`INFO`, `DBSIZE`, …).
     func command(_ arguments: String...) throws -> String {
         try RedisTestClient(port: port, password: password).run(arguments)
-    }
-
-    private func waitUntilListening() throws {
-        let deadline = Date().addingTimeInterval(10)
-        while Date() < deadline {
-            if (try? command("PING")) != nil { return }
-            Thread.sleep(forTimeInterval: 0.02)
-        }
-        throw CourierError(.backendUnavailable, "redis-server did not start on port \(port)")
     }
 
     private static func freePort() throws -> Int {
@@ -118,7 +136,9 @@ final class RedisTestServer: @unchecked Sendable {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
-    deinit { stop() }
+    deinit {
+        if serverPID != 0 { kill(serverPID, SIGKILL) }
+    }
 }
 
 /// A blocking RESP client for test inspection only (never used by the adapters).

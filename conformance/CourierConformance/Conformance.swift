@@ -16,8 +16,14 @@ public enum Conformance {
         + lifecycleCases + concurrencyCases
 
     /// The cases `harness` qualifies for: those whose capabilities it declares and whose hooks it provides.
+    ///
+    /// The `COURIER_CONFORMANCE_ONLY` environment variable (case ids separated by commas, such as `A1,F2`)
+    /// narrows the list while an adapter is being debugged.
     public static func cases(for harness: any ConformanceHarness) -> [ConformanceCase] {
-        allCases.filter { isEnabled($0, for: harness) }
+        let only = ProcessInfo.processInfo.environment["COURIER_CONFORMANCE_ONLY"].map {
+            Set($0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+        }
+        return allCases.filter { isEnabled($0, for: harness) && (only?.contains($0.id) ?? true) }
     }
 
     /// The cases `harness` does not qualify for, each with what it lacks.

@@ -228,10 +228,14 @@ public final class RedisQueueBackend: QueueBackend {
         do {
             if let response = try await channel.startWatching(id, for: time), waiters.resolve(response) {
                 channel.stopWatching(id, answered: true)
+                return
             }
         } catch {
             if waiters.fail(id, with: error) { channel.stopWatching(id, answered: false) }
         }
+        // Every waiter may have left (timed out, cancelled) while the subscription was being set up; its
+        // stopWatching then found nothing to stop, so the watch this task just opened must be closed here.
+        if !waiters.isWaiting(on: id) { channel.stopWatching(id, answered: false) }
     }
 
     /// Looks up stored responses for waiters whose notification may have been lost.

@@ -119,6 +119,9 @@ final class RedisWaiters: Sendable {
         }
     }
 
+    /// Whether anybody still waits on `id`.
+    func isWaiting(on id: CorrelationID) -> Bool { state.withLock { $0.entries[id] != nil } }
+
     /// Every watched id.
     var ids: [CorrelationID] { state.withLock { Array($0.entries.keys) } }
 
