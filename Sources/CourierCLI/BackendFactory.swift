@@ -1,4 +1,5 @@
 import Courier
+import CourierRedis
 import CourierSQLite
 
 /// The one place a `QUEUE_TYPE` becomes an adapter.
@@ -20,9 +21,14 @@ enum BackendFactory {
             }
             return try await SQLiteQueueBackend(
                 path: environment.sqlitePath, configuration: configuration, options: options)
+        case .redisList:
+            return try await RedisQueueBackend(
+                url: environment.redisURL, wakeMode: .list, configuration: configuration)
+        case .redisPubSub:
+            return try await RedisQueueBackend(
+                url: environment.redisURL, wakeMode: .pubSub, configuration: configuration)
         case let type:
-            throw CourierError(
-                .unsupportedQueueType, "QUEUE_TYPE=\(type) is not built yet; use QUEUE_TYPE=memory or sqlite")
+            throw CourierError(.unsupportedQueueType, "QUEUE_TYPE=\(type) has no adapter in this build")
         }
     }
 
