@@ -128,15 +128,21 @@ let package = Package(
             dependencies: ["Courier", "CourierSQLite", "CourierConformance"],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "CourierTestSupport",
+            dependencies: ["Courier", .product(name: "Subprocess", package: "swift-subprocess")],
+            path: "Tests/CourierTestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "CourierRedisTests",
-            dependencies: ["Courier", "CourierRedis", "CourierConformance"],
+            dependencies: ["Courier", "CourierRedis", "CourierConformance", "CourierTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "CourierCLITests",
             dependencies: [
-                "Courier", "CourierCLI", "CourierSQLite",
+                "Courier", "CourierCLI", "CourierSQLite", "CourierTestSupport",
                 .product(name: "Subprocess", package: "swift-subprocess"),
             ],
             swiftSettings: swiftSettings

@@ -1,3 +1,4 @@
+import CourierTestSupport
 import Testing
 
 @Suite("courier operations settings")

@@ -1,4 +1,5 @@
 import Courier
+import CourierTestSupport
 import CourierSQLite
 import Foundation
 import Subprocess
@@ -25,13 +26,7 @@ struct SQLiteProcessTests {
     private func startWorker(_ arguments: [String]) throws -> Int32 { try start(["worker"] + arguments) }
 
     private func waitForExit(_ pid: Int32, within seconds: Double) async throws -> Bool {
-        for _ in 0..<Int(seconds * 20) {
-            if kill(pid, 0) != 0 { return true }
-            var status: Int32 = 0
-            if waitpid(pid, &status, WNOHANG) == pid { return true }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        return false
+        try await CourierExecutable.waitForExit(pid, within: .seconds(seconds))
     }
 
     @Test func workerAndClientInSeparateProcesses() async throws {
@@ -92,14 +87,7 @@ struct SQLiteProcessTests {
 
     /// Starts `courier arguments…` in the background with this test's environment; returns its process id.
     private func start(_ arguments: [String]) throws -> Int32 {
-        let process = Process()
-        process.executableURL = CourierExecutable.url
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        return process.processIdentifier
+        try CourierExecutable.start(arguments, environment: environment)
     }
 
     private func status(_ id: String) async throws -> String {

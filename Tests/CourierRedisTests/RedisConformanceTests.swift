@@ -1,4 +1,5 @@
 import Courier
+import CourierTestSupport
 import CourierConformance
 import CourierRedis
 import Foundation

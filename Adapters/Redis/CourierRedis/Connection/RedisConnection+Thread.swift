@@ -110,7 +110,7 @@ extension RedisConnection {
             if case .error(let message) = reply {
                 drop(wire, reason: "handshake refused")
                 let what = command.name == "AUTH" ? "refused the credentials" : "refused \(command.name)"
-                throw CourierError(.backendUnavailable, "Redis at \(options.endpoint) \(what): \(message)")
+                throw CourierError(.invalidConfiguration, "Redis at \(options.endpoint) \(what): \(message)")
             }
         }
     }

@@ -2,15 +2,15 @@ import Foundation
 import Subprocess
 
 /// Runs the built `courier` binary, as a user's script would.
-enum CourierExecutable {
-    struct Outcome: Sendable {
-        var exitCode: Int32
-        var standardOutput: String
-        var standardError: String
+public enum CourierExecutable {
+    public struct Outcome: Sendable {
+        public var exitCode: Int32
+        public var standardOutput: String
+        public var standardError: String
     }
 
     /// The `courier` binary next to the test bundle in the build's products folder.
-    static var url: URL {
+    public static var url: URL {
         var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("courier").path),
             directory.pathComponents.count > 1
@@ -21,7 +21,7 @@ enum CourierExecutable {
     }
 
     /// Runs `courier arguments…` with `environment` added to (and overriding) the inherited environment.
-    static func run(
+    public static func run(
         _ arguments: [String], environment: [String: String] = [:], input: String? = nil
     ) async throws -> Outcome {
         var overrides: [Environment.Key: String?] = [:]
@@ -36,5 +36,29 @@ enum CourierExecutable {
         }
         return Outcome(
             exitCode: code, standardOutput: result.standardOutput, standardError: result.standardError)
+    }
+
+    /// Starts `courier arguments…` in the background, its output discarded; returns its process id.
+    public static func start(_ arguments: [String], environment: [String: String]) throws -> Int32 {
+        let process = Process()
+        process.executableURL = url
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process.processIdentifier
+    }
+
+    /// Whether process `pid` exits within `limit`.
+    public static func waitForExit(_ pid: Int32, within limit: Duration) async throws -> Bool {
+        let deadline = ContinuousClock.now + limit
+        while ContinuousClock.now < deadline {
+            if kill(pid, 0) != 0 { return true }
+            var status: Int32 = 0
+            if waitpid(pid, &status, WNOHANG) == pid { return true }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return false
     }
 }

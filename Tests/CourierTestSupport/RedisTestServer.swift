@@ -7,17 +7,17 @@ import Foundation
 
 /// A real `redis-server` that the tests start on a free loopback port, in a temporary directory, with
 /// `appendonly yes` and `appendfsync always`, and stop when they finish (or when the test process exits).
-final class RedisTestServer: @unchecked Sendable {
+public final class RedisTestServer: @unchecked Sendable {
     /// One server shared by the tests that do not restart it, started by the first test that asks.
-    static func shared() async throws -> RedisTestServer {
+    public static func shared() async throws -> RedisTestServer {
         try await sharedServer.value
     }
 
     private static let sharedServer = Task { try await RedisTestServer.start() }
 
-    let port: Int
-    let directory: URL
-    let password: String?
+    public let port: Int
+    public let directory: URL
+    public let password: String?
     private let lock = NSLock()
     private var process: Process?
     private var serverPID: pid_t = 0
@@ -30,13 +30,13 @@ final class RedisTestServer: @unchecked Sendable {
     }
 
     /// Starts a server of its own on a free loopback port, optionally requiring `password`.
-    static func start(password: String? = nil) async throws -> RedisTestServer {
+    public static func start(password: String? = nil) async throws -> RedisTestServer {
         let server = try RedisTestServer(password: password)
         try await server.start()
         return server
     }
 
-    var url: String {
+    public var url: String {
         if let password { return "redis://:\(password)@127.0.0.1:\(port)/0" }
         return "redis://127.0.0.1:\(port)/0"
     }
@@ -49,7 +49,7 @@ final class RedisTestServer: @unchecked Sendable {
         return "redis-server"
     }
 
-    func start() async throws {
+    public func start() async throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         var arguments = [
@@ -89,7 +89,7 @@ final class RedisTestServer: @unchecked Sendable {
     private var serverPIDValue: pid_t { lock.withLock { serverPID } }
 
     /// Stops the server with `SHUTDOWN` (it flushes its append-only file) and waits for it and its watchdog to exit.
-    func stop() async {
+    public func stop() async {
         let (process, pid) = lock.withLock { () -> (Process?, pid_t) in
             defer { (self.process, self.serverPID) = (nil, 0) }
             return (self.process, self.serverPID)
@@ -108,14 +108,19 @@ final class RedisTestServer: @unchecked Sendable {
     }
 
     /// Stops and starts the server on the same port and directory: what survives is what Redis persisted.
-    func restart(down: Duration = .zero) async throws {
+    public func restart(down: Duration = .zero) async throws {
         await stop()
         if down > .zero { try await Task.sleep(for: down) }
         try await start()
     }
 
     /// Runs `redis-cli`-like commands through a plain socket: used for inspection (`INFO`, `DBSIZE`, …).
-    func command(_ arguments: String...) throws -> String {
+    public func command(_ arguments: String...) throws -> String {
+        try command(arguments)
+    }
+
+    /// Runs one command given as an array of arguments.
+    public func command(_ arguments: [String]) throws -> String {
         try RedisTestClient(port: port, password: password).run(arguments)
     }
 
@@ -142,11 +147,16 @@ final class RedisTestServer: @unchecked Sendable {
 }
 
 /// A blocking RESP client for test inspection only (never used by the adapters).
-struct RedisTestClient {
+public struct RedisTestClient {
     let port: Int
     let password: String?
 
-    func run(_ arguments: [String]) throws -> String {
+    public init(port: Int, password: String?) {
+        self.port = port
+        self.password = password
+    }
+
+    public func run(_ arguments: [String]) throws -> String {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(descriptor) }
         var address = sockaddr_in()
