@@ -32,6 +32,12 @@ enum BackendFactory {
         }
     }
 
+    /// Commands `backend` has sent to its store, for adapters that count them (Redis); nil otherwise.
+    static func commandsSent(by backend: any QueueBackend) async -> Int? {
+        guard let redis = backend as? RedisQueueBackend else { return nil }
+        return await redis.commandsSent
+    }
+
     /// Builds the backend for a command that must reach requests held by other processes.
     /// - Throws: A usage failure for `memory`, whose requests live only inside one process.
     static func makeSharedBackend(

@@ -67,12 +67,14 @@ struct BenchCommand: AsyncParsableCommand {
         let result = await load.run()
         for task in workerTasks { task.cancel() }
         for task in workerTasks { _ = try? await task.value }
+        let commands = await BackendFactory.commandsSent(by: backend)
         await backend.shutdown()
-        report(result, queueType: queueType)
+        report(result, queueType: queueType, commands: commands)
         if result.failures > 0 { throw CommandFailure.requestFailed("\(result.failures) round trips failed") }
     }
 
-    private func report(_ result: RoundTripLoad.Result, queueType: QueueType) {
+    /// - Parameter commands: commands this process sent to the store, for adapters that count them (Redis).
+    private func report(_ result: RoundTripLoad.Result, queueType: QueueType, commands: Int?) {
         let figures: [(String, Double)] = [
             ("p50_ms", result.percentile(0.5)), ("p95_ms", result.percentile(0.95)),
             ("p99_ms", result.percentile(0.99)), ("max_ms", result.percentile(1)),
@@ -86,6 +88,7 @@ struct BenchCommand: AsyncParsableCommand {
             ]
             fields += figures.map { String(format: "\"\($0.0)\": %.3f", $0.1) }
             fields.append("\"peak_rss_bytes\": \(peakResidentBytes())")
+            if let commands { fields.append("\"store_commands\": \(commands)") }
             print("{" + fields.joined(separator: ", ") + "}")
         } else {
             print(
@@ -97,6 +100,10 @@ struct BenchCommand: AsyncParsableCommand {
                     result.failures))
             print("  latency " + figures.map { String(format: "%@ %.3f", $0.0, $0.1) }.joined(separator: ", "))
             print("  peak RSS \(peakResidentBytes() / 1_048_576) MiB")
+            if let commands {
+                let perRoundTrip = Double(commands) / Double(max(1, requests))
+                print(String(format: "  %d store commands from this process (%.2f per round trip)", commands, perRoundTrip))
+            }
         }
     }
 }

@@ -80,7 +80,8 @@ struct WorkerCommand: AsyncParsableCommand {
             await backend.shutdown()
             throw error
         }
+        let commands = await BackendFactory.commandsSent(by: backend)
         await backend.shutdown()
-        logger.info("worker stopped")
+        logger.info("worker stopped", metadata: commands.map { ["store_commands": "\($0)"] } ?? [:])
     }
 }

@@ -68,7 +68,7 @@ public final class RedisTestServer: @unchecked Sendable {
             \(arguments.joined(separator: " ")) & server=$!
             echo $server > \(pidFile)
             while kill -0 \(getpid()) 2>/dev/null && kill -0 $server 2>/dev/null; do sleep 0.1; done
-            kill -9 $server 2>/dev/null; wait $server
+            kill -9 $server 2>/dev/null; wait $server 2>/dev/null
             """,
         ]
         try process.run()

@@ -13,8 +13,9 @@ import Synchronization
 /// - **First response wins**, stored with the response TTL; every key a request creates is deleted when it is
 ///   answered or expires by TTL, so a `noeviction` server does not fill up.
 /// - **No polling while waiting.** Consumers block on the queue's wake list; waiters are pushed their response
-///   (pub/sub message or reply list). A background check every ``Options/fallbackCheckInterval`` (5 s) catches
-///   notifications lost while a connection was being replaced.
+///   (pub/sub message or reply list). A waiter issues no command between subscribing and being notified; only
+///   after a connection was replaced do waiters re-check for their responses, at once and again
+///   ``Options/fallbackCheckInterval`` (5 s) later, to catch notifications lost during the reconnect.
 /// - **A fixed connection budget**: at most three connections per instance (commands, one blocking consumer
 ///   connection once it consumes, one subscriber or reply connection once anyone waits), whatever the number of
 ///   waiting requests.
@@ -27,8 +28,9 @@ public final class RedisQueueBackend: QueueBackend {
     public struct Options: Sendable, Hashable {
         /// The first part of every key, so several applications can share one database. `courier` by default.
         public var namespace: String
-        /// How often a waiter re-checks for a response whose notification may have been lost across a reconnect.
-        /// 5 s by default; a waiter answered sooner issues no command after subscribing.
+        /// After a connection is replaced, waiters re-check for their responses at once and again after this
+        /// interval (5 s by default), for notifications published while the connection was down. Without a
+        /// reconnect, waiting issues no commands.
         public var fallbackCheckInterval: Duration
 
         public init(namespace: String = "courier", fallbackCheckInterval: Duration = .seconds(5)) {
@@ -94,8 +96,13 @@ public final class RedisQueueBackend: QueueBackend {
         let commands = self.commands
         let settle = RedisSettle(waiters: waiters)
         let deliver: @Sendable (QueueResponse) -> Void = { settle.resolve($0) }
+        let fallback = options.fallbackCheckInterval
         let reconnected: @Sendable () -> Void = {
-            Task { await Self.recheck(waiters.ids, store: store, commands: commands, settle: settle) }
+            Task {
+                await Self.recheck(waiters.ids, store: store, commands: commands, settle: settle)
+                try? await Task.sleep(for: fallback)
+                await Self.recheck(waiters.ids, store: store, commands: commands, settle: settle)
+            }
         }
         let channel: any RedisWakeChannel
         switch wakeMode {
@@ -111,8 +118,6 @@ public final class RedisQueueBackend: QueueBackend {
         self.channel = channel
         self.settle = settle
         consumers = RedisConsumerLoop(options: connection, store: store, logger: logger)
-        let maintenance = Task { [weak self] in _ = await self?.maintain() }
-        lifecycle.withLock { $0.maintenance = maintenance }
     }
 
     private var isShutDown: Bool { lifecycle.withLock { $0.isShutDown } }
@@ -143,7 +148,8 @@ public final class RedisQueueBackend: QueueBackend {
 
     /// Returns a consumer's stream of leased deliveries. See ``QueueBackend/consumeRequests()``.
     public func consumeRequests() -> DeliverySequence {
-        DeliverySequence { [consumers] in await consumers.next() }
+        startMaintenance()
+        return DeliverySequence { [consumers] in await consumers.next() }
     }
 
     // MARK: Leases
@@ -270,23 +276,31 @@ public final class RedisQueueBackend: QueueBackend {
 
     /// Stops consumers and waiters and closes every connection. See ``QueueBackend/shutdown()``.
     public func shutdown() async {
-        let maintenance = lifecycle.withLock { state -> Task<Void, Never>? in
-            if state.isShutDown { return nil }
+        let (wasOpen, maintenance) = lifecycle.withLock { state -> (Bool, Task<Void, Never>?) in
+            if state.isShutDown { return (false, nil) }
             state.isShutDown = true
-            return state.maintenance
+            return (true, state.maintenance)
         }
-        guard let maintenance else { return }
-        maintenance.cancel()
+        guard wasOpen else { return }
+        maintenance?.cancel()
         consumers.close()
         waiters.close(with: CourierError(.shutDown, "the Redis queue '\(configuration.queueName)' was shut down"))
         channel.close()
         commands.close()
     }
 
-    /// Reaps expired leases, retries and deadlines when no consumer here is doing it, and re-checks waiters
-    /// that have waited longer than ``Options/fallbackCheckInterval``.
+    /// Starts reaping in a process that consumes: while every consumer here is busy in a handler, nobody is
+    /// blocked on the wake list to reap expired leases and due retries. Client-only instances never reap (they
+    /// issue no commands while waiting); a request's deadline is enforced by the instance that published it.
+    private func startMaintenance() {
+        lifecycle.withLock { state in
+            guard !state.isShutDown, state.maintenance == nil else { return }
+            state.maintenance = Task { [weak self] in await self?.maintain() }
+        }
+    }
+
     private func maintain() async {
-        let longest = min(configuration.leaseDuration / 2, options.fallbackCheckInterval)
+        let longest = min(configuration.leaseDuration / 2, .seconds(5))
         var wait = longest
         while !Task.isCancelled && !isShutDown {
             try? await Task.sleep(for: wait)
@@ -294,8 +308,6 @@ public final class RedisQueueBackend: QueueBackend {
             do {
                 let (_, due) = try await store.claim(0, on: commands)
                 wait = max(.milliseconds(20), min(due ?? longest, longest))
-                let stale = waiters.due(forCheckAfter: options.fallbackCheckInterval)
-                await Self.recheck(stale, store: store, commands: commands, settle: settle)
             } catch {
                 wait = longest
             }
@@ -307,8 +319,26 @@ public final class RedisQueueBackend: QueueBackend {
     /// Waiting ids plus subscriptions or reply registrations held; zero when nobody waits.
     public var activeWaits: Int { waiters.count + channel.openSubscriptions }
 
-    /// Commands this instance sent on its command connection (publishing, answering, status, scripts).
-    public var commandsSent: Int { commands.commandsSent }
+    /// Commands this instance has sent to Redis on all its connections (for measuring; see docs/performance.md).
+    public var commandsSent: Int {
+        get async {
+            let lazy = [consumers.connection, channel.connection]
+            var total = commands.commandsSent
+            for connection in lazy { total += await connection.commandsSent }
+            return total
+        }
+    }
+
+    /// Connections this instance holds open: the command connection, plus the consumer connection once it
+    /// consumed and the subscriber (or reply) connection once anyone waited. Never more than three.
+    public var openConnections: Int {
+        get async {
+            var open = 1
+            if await consumers.connection.current != nil { open += 1 }
+            if await channel.connection.current != nil { open += 1 }
+            return open
+        }
+    }
 }
 
 /// Resolves a response's waiters and stops watching its id: the one way every notification path ends a wait.

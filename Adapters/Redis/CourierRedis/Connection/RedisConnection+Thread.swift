@@ -19,6 +19,8 @@ extension RedisConnection {
         var socket: RedisSocket?
         var reader: UnsafeMutablePointer<redisReader>?
         var inFlight: Deque<InFlight> = []
+        /// An empty queue swapped with the shared one on each turn, so taking the queue allocates nothing.
+        var spare: Deque<Pending> = []
         var output: [UInt8] = []
         var written = 0
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
@@ -123,10 +125,10 @@ extension RedisConnection {
     /// One turn of the loop: queue → socket, socket → replies. Returns false when the connection is broken.
     private func pump(_ wire: Wire) -> Bool {
         guard let socket = wire.socket else { return false }
-        let batch = state.withLock { state in
+        var batch = wire.spare
+        state.withLock { state in
             state.signaled = false
-            defer { state.queued.removeAll(keepingCapacity: true) }
-            return state.queued
+            swap(&batch, &state.queued)
         }
         let now = ContinuousClock.now
         for pending in batch {
@@ -136,6 +138,8 @@ extension RedisConnection {
                 wire.inFlight.append(InFlight(completion: pending.completion, deadline: deadline))
             }
         }
+        batch.removeAll(keepingCapacity: true)
+        wire.spare = batch
         if wire.written < wire.output.count {
             let result = wire.output.withUnsafeBytes { bytes in
                 socket.write(UnsafeRawBufferPointer(rebasing: bytes[wire.written...]))

@@ -113,23 +113,27 @@ final class RedisConnection: Sendable {
     private func enqueue(_ pending: Pending) {
         var pending = pending
         pending.enqueuedAt = .now
-        let outcome: CourierError? = state.withLock { state in
+        // The lock guards only the queue; the wake-up write happens outside it, so callers on the cooperative
+        // pool never wait behind a system call.
+        let outcome: Result<Bool, CourierError> = state.withLock { state in
             if state.closed {
-                return CourierError(.shutDown, "the Redis connection (\(role)) was closed")
+                return .failure(CourierError(.shutDown, "the Redis connection (\(role)) was closed"))
             }
             if !state.connected, let since = state.disconnectedSince, let error = state.lastError,
                 since.duration(to: .now) > options.reconnectWindow
             {
-                return error
+                return .failure(error)
             }
             state.queued.append(pending)
             state.commandsSent += 1
-            if state.signaled { return nil }
+            if state.signaled { return .success(false) }
             state.signaled = true
-            signal()
-            return nil
+            return .success(true)
         }
-        if let outcome { pending.completion?(.failure(outcome)) }
+        switch outcome {
+        case .success(let mustSignal): if mustSignal { signal() }
+        case .failure(let error): pending.completion?(.failure(error))
+        }
     }
 
     /// Commands handed to this connection so far.

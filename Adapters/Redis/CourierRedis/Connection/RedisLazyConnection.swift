@@ -40,6 +40,11 @@ final class RedisLazyConnection: Sendable {
         }
     }
 
+    /// Commands sent on the connection so far (zero while it was never opened).
+    var commandsSent: Int {
+        get async { await current?.commandsSent ?? 0 }
+    }
+
     func close() {
         let task = state.withLock { state in
             state.closed = true

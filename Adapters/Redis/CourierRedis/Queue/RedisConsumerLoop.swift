@@ -23,7 +23,7 @@ final class RedisConsumerLoop: Sendable {
     static let longestBlock: Duration = .seconds(2)
 
     private let store: RedisQueueStore
-    private let connection: RedisLazyConnection
+    let connection: RedisLazyConnection
     private let logger: Logger
     private let state = Mutex(State())
 

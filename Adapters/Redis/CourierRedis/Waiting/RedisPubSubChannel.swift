@@ -17,6 +17,7 @@ final class RedisPubSubChannel: RedisWakeChannel {
     private let store: RedisQueueStore
     private let commands: RedisConnection
     private let subscriber: RedisLazyConnection
+    var connection: RedisLazyConnection { subscriber }
     /// Shared with the subscriber connection's callbacks.
     private final class Shared: Sendable {
         let state = Mutex(Subscriptions())

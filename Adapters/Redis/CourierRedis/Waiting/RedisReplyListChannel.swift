@@ -14,6 +14,7 @@ final class RedisReplyListChannel: RedisWakeChannel {
     private let store: RedisQueueStore
     private let commands: RedisConnection
     private let popper: RedisLazyConnection
+    var connection: RedisLazyConnection { popper }
     private let list: String
     private let deliver: @Sendable (QueueResponse) -> Void
     private let hasWaiters: @Sendable () -> Bool

@@ -15,8 +15,6 @@ final class RedisWaiters: Sendable {
 
     private struct Entry {
         var waiters: [UInt64: Waiter] = [:]
-        var since: ContinuousClock.Instant
-        var lastChecked: ContinuousClock.Instant
     }
 
     private struct State {
@@ -40,9 +38,8 @@ final class RedisWaiters: Sendable {
     func add(_ id: CorrelationID, token: UInt64, _ continuation: Continuation) -> Added {
         state.withLock { state in
             if state.closed { return .closed }
-            let now = ContinuousClock.now
             let isFirst = state.entries[id] == nil
-            state.entries[id, default: Entry(since: now, lastChecked: now)].waiters[token] = Waiter(
+            state.entries[id, default: Entry()].waiters[token] = Waiter(
                 continuation: continuation)
             return isFirst ? .first : .joined
         }
@@ -103,19 +100,6 @@ final class RedisWaiters: Sendable {
         for waiter in entries.values.flatMap(\.waiters.values) {
             waiter.timer?.cancel()
             waiter.continuation.resume(throwing: error)
-        }
-    }
-
-    /// Ids watched for at least `age` and not checked for as long, marking them checked now.
-    func due(forCheckAfter age: Duration) -> [CorrelationID] {
-        state.withLock { state in
-            let now = ContinuousClock.now
-            var due: [CorrelationID] = []
-            for (id, entry) in state.entries where entry.lastChecked.duration(to: now) >= age {
-                due.append(id)
-                state.entries[id]?.lastChecked = now
-            }
-            return due
         }
     }
 

@@ -13,5 +13,8 @@ protocol RedisWakeChannel: Sendable {
     /// Subscriptions or registrations currently held (for leak checks).
     var openSubscriptions: Int { get }
 
+    /// The channel's connection, once it was opened.
+    var connection: RedisLazyConnection { get }
+
     func close()
 }
