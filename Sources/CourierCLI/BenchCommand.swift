@@ -102,7 +102,9 @@ struct BenchCommand: AsyncParsableCommand {
             print("  peak RSS \(peakResidentBytes() / 1_048_576) MiB")
             if let commands {
                 let perRoundTrip = Double(commands) / Double(max(1, requests))
-                print(String(format: "  %d store commands from this process (%.2f per round trip)", commands, perRoundTrip))
+                print(
+                    String(
+                        format: "  %d store commands from this process (%.2f per round trip)", commands, perRoundTrip))
             }
         }
     }

@@ -1,6 +1,6 @@
 import Courier
-import CourierTestSupport
 import CourierSQLite
+import CourierTestSupport
 import Foundation
 import Subprocess
 import Testing

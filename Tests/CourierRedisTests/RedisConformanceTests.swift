@@ -1,7 +1,7 @@
 import Courier
-import CourierTestSupport
 import CourierConformance
 import CourierRedis
+import CourierTestSupport
 import Foundation
 import Testing
 

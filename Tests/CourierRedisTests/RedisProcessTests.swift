@@ -18,7 +18,8 @@ struct RedisProcessTests {
         let stuck = try CourierExecutable.start(
             ["worker", "--handler", "exec", "--", "sh", "-c", "sleep 60"], environment: environment)
         defer { kill(stuck, SIGKILL) }
-        let submitted = try await CourierExecutable.run(["submit", "--id", "crash-1", "survive"], environment: environment)
+        let submitted = try await CourierExecutable.run(
+            ["submit", "--id", "crash-1", "survive"], environment: environment)
         #expect(submitted.exitCode == 0, "\(submitted.standardError)")
         try await eventually {
             try await CourierExecutable.run(["status", "crash-1"], environment: environment).standardOutput

@@ -64,7 +64,8 @@ struct RedisResourceTests {
         }
         let sample = ids.prefix(5).map { "\(namespace):{resources}:done:\($0.rawValue)" }
         let counts = try server.command(["PUBSUB", "NUMSUB"] + sample)
-        #expect(counts.split(separator: "\n").enumerated().allSatisfy { $0.offset.isMultiple(of: 2) || $0.element == "0" })
+        #expect(
+            counts.split(separator: "\n").enumerated().allSatisfy { $0.offset.isMultiple(of: 2) || $0.element == "0" })
         let held = try Self.connections(server)
         #expect(held <= 3, "connections: \(held)")
         await backend.shutdown()

@@ -26,7 +26,9 @@ struct RedisRestartTests {
 
         // Six requests before the restart: four reach handlers that are held, two stay queued.
         let before = try (0..<6).map { try CorrelationID("before-\($0)") }
-        for id in before { try await client.publishRequest(QueueRequest(correlationID: id, payload: Data(id.rawValue.utf8))) }
+        for id in before {
+            try await client.publishRequest(QueueRequest(correlationID: id, payload: Data(id.rawValue.utf8)))
+        }
         // Six more waiters wait for requests published only after the restart.
         let after = try (0..<6).map { try CorrelationID("after-\($0)") }
         let waits = Task {
@@ -40,7 +42,9 @@ struct RedisRestartTests {
 
         try await server.restart(down: .milliseconds(500))
         gate.open()
-        for id in after { try await client.publishRequest(QueueRequest(correlationID: id, payload: Data(id.rawValue.utf8))) }
+        for id in after {
+            try await client.publishRequest(QueueRequest(correlationID: id, payload: Data(id.rawValue.utf8)))
+        }
 
         let responses = try await waits.value
         #expect(Set(responses.map(\.correlationID)) == Set(before + after))

@@ -3,9 +3,13 @@ import Subprocess
 
 /// Runs the built `courier` binary, as a user's script would.
 public enum CourierExecutable {
+    /// How a finished run ended and what it printed.
     public struct Outcome: Sendable {
+        /// The exit status, or 128 + the signal number for a process killed by a signal.
         public var exitCode: Int32
+        /// Everything written to standard output.
         public var standardOutput: String
+        /// Everything written to standard error.
         public var standardError: String
     }
 

@@ -15,8 +15,11 @@ public final class RedisTestServer: @unchecked Sendable {
 
     private static let sharedServer = Task { try await RedisTestServer.start() }
 
+    /// The loopback port the server listens on (kept across restarts).
     public let port: Int
+    /// The server's working directory (its append-only file lives here).
     public let directory: URL
+    /// The password the server requires, if any.
     public let password: String?
     private let lock = NSLock()
     private var process: Process?
@@ -36,6 +39,7 @@ public final class RedisTestServer: @unchecked Sendable {
         return server
     }
 
+    /// A `redis://` URL for this server, with its password.
     public var url: String {
         if let password { return "redis://:\(password)@127.0.0.1:\(port)/0" }
         return "redis://127.0.0.1:\(port)/0"
@@ -49,6 +53,7 @@ public final class RedisTestServer: @unchecked Sendable {
         return "redis-server"
     }
 
+    /// Starts (or starts again) the server and returns once it answers `PING`.
     public func start() async throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
@@ -151,11 +156,13 @@ public struct RedisTestClient {
     let port: Int
     let password: String?
 
+    /// A client for the server on `port` that authenticates with `password` when given.
     public init(port: Int, password: String?) {
         self.port = port
         self.password = password
     }
 
+    /// Runs one command and renders its reply as text (arrays one element per line); an error reply throws.
     public func run(_ arguments: [String]) throws -> String {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(descriptor) }
@@ -210,7 +217,9 @@ public struct RedisTestClient {
                 buffer = [UInt8](repeating: 0, count: count + 2)
                 var read = 0
                 while read < count + 2 {
-                    let got = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress! + read, count + 2 - read, 0) }
+                    let got = buffer.withUnsafeMutableBytes {
+                        recv(descriptor, $0.baseAddress! + read, count + 2 - read, 0)
+                    }
                     guard got > 0 else { throw CourierError(.backendUnavailable, "test client: short read") }
                     read += got
                 }

@@ -33,6 +33,7 @@ public final class RedisQueueBackend: QueueBackend {
         /// reconnect, waiting issues no commands.
         public var fallbackCheckInterval: Duration
 
+        /// Creates options; every argument has the documented default.
         public init(namespace: String = "courier", fallbackCheckInterval: Duration = .seconds(5)) {
             self.namespace = namespace
             self.fallbackCheckInterval = fallbackCheckInterval
@@ -41,9 +42,11 @@ public final class RedisQueueBackend: QueueBackend {
 
     /// Always `[fifo, durable, shared, pushWakeups]`.
     public var capabilities: QueueCapabilities { [.fifo, .durable, .shared, .pushWakeups] }
+    /// The queue this instance serves and its lease, attempts, TTL and payload limits.
     public let configuration: QueueConfiguration
     /// How waiters are woken: `.list` (redis-list) or `.pubSub` (redis-pubsub).
     public let wakeMode: RedisWakeMode
+    /// The key namespace and fallback-check interval this instance was created with.
     public let options: Options
     /// Where the server is (the password is never printed).
     public let connectionOptions: RedisConnectionOptions
@@ -173,7 +176,9 @@ public final class RedisQueueBackend: QueueBackend {
 
     /// Stores a response and wakes its waiters in one script call. See ``QueueBackend/publishResponse(_:settling:)``.
     /// - Throws: ``CourierError`` with code `leaseLost`, `payloadTooLarge`, `backendUnavailable` or `shutDown`.
-    public func publishResponse(_ response: QueueResponse, settling lease: Lease?) async throws
+    public func publishResponse(
+        _ response: QueueResponse, settling lease: Lease?
+    ) async throws
         -> PublishResponseResult
     {
         try configuration.checkPayloadSize(response.payload.count, of: "the response payload")

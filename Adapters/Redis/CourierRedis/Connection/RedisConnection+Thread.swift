@@ -85,7 +85,9 @@ extension RedisConnection {
         wire.socket = socket
         var handshake: [RedisCommand] = []
         if let password = options.password {
-            handshake.append(RedisCommand(options.user.map { ["AUTH", .string($0), .string(password)] } ?? ["AUTH", .string(password)]))
+            handshake.append(
+                RedisCommand(
+                    options.user.map { ["AUTH", .string($0), .string(password)] } ?? ["AUTH", .string(password)]))
         }
         if options.database != 0 { handshake.append(RedisCommand(["SELECT", .integer(options.database)])) }
         handshake.append(RedisCommand(["CLIENT", "SETNAME", .string("courier-\(role)")]))
@@ -152,7 +154,9 @@ extension RedisConnection {
             }
         }
         var fds = [
-            pollfd(fd: socket.descriptor, events: Int16(POLLIN) | (wire.written < wire.output.count ? Int16(POLLOUT) : 0), revents: 0),
+            pollfd(
+                fd: socket.descriptor, events: Int16(POLLIN) | (wire.written < wire.output.count ? Int16(POLLOUT) : 0),
+                revents: 0),
             pollfd(fd: wakeReader, events: Int16(POLLIN), revents: 0),
         ]
         var timeout: Int32 = -1

@@ -7,10 +7,15 @@ import Foundation
 /// `AUTH password`; a user and password use an ACL user (`AUTH user password`). Options may follow as query
 /// items: `connect_timeout` and `read_timeout` in seconds.
 public struct RedisConnectionOptions: Sendable, Hashable {
+    /// A host name or IP address.
     public var host: String
+    /// The TCP port, 6379 by default.
     public var port: Int
+    /// The ACL user to authenticate as; nil for the default user.
     public var user: String?
+    /// The password sent with `AUTH`; nil for none. Never printed in errors or logs.
     public var password: String?
+    /// The logical database selected with `SELECT`, 0 by default.
     public var database: Int
     /// How long opening a connection (TCP connect and handshake) may take before it fails.
     public var connectTimeout: Duration
@@ -21,6 +26,7 @@ public struct RedisConnectionOptions: Sendable, Hashable {
     /// ``CourierError/Code/backendUnavailable``.
     public var reconnectWindow: Duration
 
+    /// Creates options from parts; every argument has the documented default.
     public init(
         host: String = "127.0.0.1", port: Int = 6379, user: String? = nil, password: String? = nil,
         database: Int = 0, connectTimeout: Duration = .seconds(5), readTimeout: Duration = .seconds(10),
@@ -49,7 +55,9 @@ public struct RedisConnectionOptions: Sendable, Hashable {
             throw invalid("expected redis://[[user]:password@]host[:port][/database]")
         }
         guard scheme == "redis" else {
-            if scheme == "rediss" { throw invalid("TLS (rediss://) is not supported; use redis:// on a trusted network") }
+            if scheme == "rediss" {
+                throw invalid("TLS (rediss://) is not supported; use redis:// on a trusted network")
+            }
             throw invalid("the scheme must be redis://")
         }
         guard let host = components.host, !host.isEmpty else { throw invalid("it names no host") }

@@ -10,7 +10,9 @@ struct RedisQueueStore: Sendable {
     private var leaseMilliseconds: Int { Int(configuration.leaseDuration.inSeconds * 1000) }
     private var ttlMilliseconds: Int { max(1, Int(configuration.responseTTL.inSeconds * 1000)) }
 
-    private func run(_ script: RedisScript, _ connection: RedisConnection, _ arguments: [RedisArgument])
+    private func run(
+        _ script: RedisScript, _ connection: RedisConnection, _ arguments: [RedisArgument]
+    )
         async throws -> RedisValue
     {
         try await script.run(on: connection, prefix: keys.prefix, arguments)
@@ -97,7 +99,9 @@ struct RedisQueueStore: Sendable {
         }
     }
 
-    func release(_ lease: Lease, after delay: Duration, reason: String, on connection: RedisConnection)
+    func release(
+        _ lease: Lease, after delay: Duration, reason: String, on connection: RedisConnection
+    )
         async throws
     {
         let reply = try await run(
@@ -116,7 +120,9 @@ struct RedisQueueStore: Sendable {
 
     // MARK: Responses
 
-    func respond(_ response: QueueResponse, settling lease: Lease?, on connection: RedisConnection) async throws
+    func respond(
+        _ response: QueueResponse, settling lease: Lease?, on connection: RedisConnection
+    ) async throws
         -> PublishResponseResult
     {
         let reply = try await run(
@@ -178,7 +184,9 @@ struct RedisQueueStore: Sendable {
     // MARK: Reply lists (redis-list)
 
     /// Returns the stored response, or registers `list` to receive it, atomically.
-    func watch(_ id: CorrelationID, list: String, for time: Duration, on connection: RedisConnection) async throws
+    func watch(
+        _ id: CorrelationID, list: String, for time: Duration, on connection: RedisConnection
+    ) async throws
         -> QueueResponse?
     {
         let reply = try await run(
