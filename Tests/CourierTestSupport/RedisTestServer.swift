@@ -76,6 +76,10 @@ public final class RedisTestServer: @unchecked Sendable {
             kill -9 $server 2>/dev/null; wait $server 2>/dev/null
             """,
         ]
+        // The watchdog must not hold the test process's output open: `swift test` waits for it to close.
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
         try process.run()
         lock.withLock { self.process = process }
         let deadline = ContinuousClock.now + .seconds(10)
