@@ -32,6 +32,26 @@ enum BackendFactory {
         }
     }
 
+    /// The process's worker limits from the environment. With `COURIER_GLOBAL_INFLIGHT` it also opens the
+    /// Redis-held gate shared by every worker process (slots leased for the queue's lease duration); the caller
+    /// closes it at exit.
+    /// - Throws: `CourierError` for bad values, or `COURIER_GLOBAL_INFLIGHT` with a queue type other than Redis.
+    static func makeLimits(_ environment: QueueEnvironment) async throws -> (WorkerLimits, RedisConcurrencyGate?) {
+        var limits = try environment.workerLimits()
+        guard let global = try environment.globalInFlight() else { return (limits, nil) }
+        let queueType = try environment.queueType()
+        guard queueType == .redisList || queueType == .redisPubSub else {
+            throw CourierError(
+                .invalidConfiguration,
+                "COURIER_GLOBAL_INFLIGHT needs QUEUE_TYPE=redis-list or redis-pubsub (the limit is held in Redis); "
+                    + "use COURIER_MAX_INFLIGHT for a per-process limit")
+        }
+        let gate = try await RedisConcurrencyGate(
+            url: environment.redisURL, limit: global, slotLease: try environment.queueConfiguration().leaseDuration)
+        limits.sharedGate = gate
+        return (limits, gate)
+    }
+
     /// Commands `backend` has sent to its store, for adapters that count them (Redis); nil otherwise.
     static func commandsSent(by backend: any QueueBackend) async -> Int? {
         guard let redis = backend as? RedisQueueBackend else { return nil }

@@ -50,7 +50,8 @@ struct BenchCommand: AsyncParsableCommand {
         let concurrency =
             environment.values["WORKER_CONCURRENCY"] == nil ? inflight : try environment.workerConcurrency()
         let backend = try await BackendFactory.makeBackend(environment)
-        let limits = try environment.workerLimits()
+        let (limits, globalGate) = try await BackendFactory.makeLimits(environment)
+        defer { globalGate?.close() }
         var quiet = Logger(label: "courier.bench")
         quiet.logLevel = .warning
         let workerTasks = (0..<workers).map { _ in

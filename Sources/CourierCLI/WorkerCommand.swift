@@ -59,12 +59,14 @@ struct WorkerCommand: AsyncParsableCommand {
             logger.info(
                 "serving metrics", metadata: ["url": "http://\(metrics.metricsHost):\(metricsEndpoint.port)/metrics"])
         }
+        let (limits, globalGate) = try await BackendFactory.makeLimits(environment)
+        defer { globalGate?.close() }
         let worker = Worker(
             backend: backend,
             configuration: WorkerConfiguration(
                 concurrency: try environment.workerConcurrency(),
                 gracePeriod: .milliseconds(Int64(gracePeriod * 1000))),
-            limits: try environment.workerLimits(), logger: logger, handler: work)
+            limits: limits, logger: logger, handler: work)
         logger.info(
             "worker started",
             metadata: [

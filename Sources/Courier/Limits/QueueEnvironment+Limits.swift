@@ -12,6 +12,18 @@ extension QueueEnvironment {
         return value
     }
 
+    /// `COURIER_GLOBAL_INFLIGHT`: the most requests every process sharing the Redis server works on at once, or
+    /// `nil` when unset. Only Redis queue types can honour it.
+    /// - Throws: ``CourierError`` with code ``CourierError/Code/invalidConfiguration`` unless it is 1…100,000.
+    public func globalInFlight() throws(CourierError) -> Int? {
+        guard let text = trimmed("COURIER_GLOBAL_INFLIGHT") else { return nil }
+        guard let value = Int(text), (1...100_000).contains(value) else {
+            throw CourierError(
+                .invalidConfiguration, "COURIER_GLOBAL_INFLIGHT='\(text)' is not a whole number from 1 to 100000")
+        }
+        return value
+    }
+
     /// `COURIER_RATE_LIMIT` (requests per second, may be fractional) and `COURIER_RATE_BURST` (default: one
     /// second's worth, at least 1), or `nil` when `COURIER_RATE_LIMIT` is unset.
     /// - Throws: ``CourierError`` with code ``CourierError/Code/invalidConfiguration`` for a value that is not
