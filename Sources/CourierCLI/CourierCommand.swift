@@ -12,8 +12,8 @@ struct CourierCommand: AsyncParsableCommand {
         discussion: """
             Every command reads the same environment: QUEUE_TYPE (memory, redis-list, redis-pubsub, sqlite; \
             default memory), QUEUE_NAME, REDIS_URL, SQLITE_PATH, WORKER_CONCURRENCY, COURIER_LEASE_SECONDS, \
-            COURIER_MAX_ATTEMPTS, COURIER_RESPONSE_TTL_SECONDS, COURIER_MAX_INFLIGHT, COURIER_RATE_LIMIT, \
-            COURIER_RATE_BURST, LOG_LEVEL.
+            COURIER_MAX_ATTEMPTS, COURIER_RESPONSE_TTL_SECONDS, COURIER_MAX_INFLIGHT, COURIER_GLOBAL_INFLIGHT, \
+            COURIER_RATE_LIMIT, COURIER_RATE_BURST, LOG_LEVEL.
             Exit codes: 0 ok, 1 a request failed or timed out, 2 bad usage or configuration.
             """,
         version: "0.1.0",

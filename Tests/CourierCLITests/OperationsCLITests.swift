@@ -19,6 +19,10 @@ struct OperationsCLITests {
         let badRate = try await CourierExecutable.run(
             ["bench", "--requests", "1"], environment: ["COURIER_RATE_LIMIT": "fast"])
         #expect(badRate.exitCode == 2)
+        let globalWithoutRedis = try await CourierExecutable.run(
+            ["bench", "--requests", "1"], environment: ["COURIER_GLOBAL_INFLIGHT": "4"])
+        #expect(globalWithoutRedis.exitCode == 2)
+        #expect(globalWithoutRedis.standardError.contains("redis-pubsub"))
         let badPort = try await CourierExecutable.run(["worker", "--metrics-port", "70000"])
         #expect(badPort.exitCode == 2)
     }

@@ -40,7 +40,8 @@ struct RedisConcurrencyGateTests {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for index in 0..<60 {
                 group.addTask {
-                    let response = try await client.send(QueueRequest(payload: Data("\(index)".utf8)), timeout: .seconds(60))
+                    let response = try await client.send(
+                        QueueRequest(payload: Data("\(index)".utf8)), timeout: .seconds(60))
                     #expect(response.status == .completed)
                 }
             }

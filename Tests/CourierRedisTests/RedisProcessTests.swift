@@ -42,4 +42,17 @@ struct RedisProcessTests {
         #expect(try await backend.status(of: try CorrelationID("crash-1")) == .finished(.completed))
         await backend.shutdown()
     }
+
+    @Test func benchRunsUnderTheGlobalLimit() async throws {
+        let server = try await RedisTestServer.shared()
+        let outcome = try await CourierExecutable.run(
+            ["bench", "--requests", "300", "--inflight", "16", "--json"],
+            environment: [
+                "QUEUE_TYPE": "redis-pubsub", "REDIS_URL": server.url,
+                "QUEUE_NAME": "bench-\(UUID().uuidString.prefix(8))",
+                "COURIER_GLOBAL_INFLIGHT": "3", "LOG_LEVEL": "warning",
+            ])
+        #expect(outcome.exitCode == 0, "\(outcome.standardError)")
+        #expect(outcome.standardOutput.contains("\"failures\": 0"))
+    }
 }

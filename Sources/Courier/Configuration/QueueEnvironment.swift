@@ -16,6 +16,7 @@ import Foundation
 /// | `COURIER_MAX_ATTEMPTS` | deliveries before dead-lettering | `3` |
 /// | `COURIER_RESPONSE_TTL_SECONDS` | how long responses stay readable | `300` |
 /// | `COURIER_MAX_INFLIGHT` | handlers the whole process runs at once (``workerLimits()``) | none |
+/// | `COURIER_GLOBAL_INFLIGHT` | handlers every process sharing the Redis server runs at once (``globalInFlight()``) | none |
 /// | `COURIER_RATE_LIMIT`, `COURIER_RATE_BURST` | handler starts per second, and burst (``workerLimits()``) | none |
 ///
 /// Tests pass values directly with ``init(values:)`` instead of changing the process environment.

@@ -98,7 +98,8 @@ public final class RedisConcurrencyGate: ConcurrencyGate {
                 if !accepted {
                     let closed = state.withLock { $0.closed }
                     continuation.resume(
-                        throwing: closed ? CourierError(.shutDown, "the gate '\(name)' was closed") : CancellationError())
+                        throwing: closed
+                            ? CourierError(.shutDown, "the gate '\(name)' was closed") : CancellationError())
                 }
                 if start { Task { await acquireForWaiters() } }
             }
