@@ -17,6 +17,8 @@ let package = Package(
             name: "CourierBenchmarks",
             dependencies: [
                 .product(name: "Courier", package: "courier"),
+                .product(name: "CourierSQLite", package: "courier"),
+                .product(name: "CourierRedis", package: "courier"),
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "Logging", package: "swift-log"),
             ],

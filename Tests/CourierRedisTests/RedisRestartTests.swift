@@ -11,10 +11,12 @@ import Testing
 struct RedisRestartTests {
     @Test(arguments: [RedisWakeMode.pubSub, .list])
     func everythingCompletesAfterARestart(_ mode: RedisWakeMode) async throws {
-        let server = try await RedisTestServer.start()
+        // redis-pubsub runs with a password and database 2, so reconnecting must re-authenticate and re-select.
+        let server = try await RedisTestServer.start(password: mode == .pubSub ? "restart-secret" : nil)
+        let url = server.url(database: mode == .pubSub ? 2 : 0)
         let configuration = QueueConfiguration(queueName: "restart", leaseDuration: .seconds(10))
-        let client = try await RedisQueueBackend(url: server.url, wakeMode: mode, configuration: configuration)
-        let workerSide = try await RedisQueueBackend(url: server.url, wakeMode: mode, configuration: configuration)
+        let client = try await RedisQueueBackend(url: url, wakeMode: mode, configuration: configuration)
+        let workerSide = try await RedisQueueBackend(url: url, wakeMode: mode, configuration: configuration)
         let gate = Gate()
         let calls = Mutex<[String: Int]>([:])
         let worker = Worker(backend: workerSide, configuration: .init(concurrency: 4)) { request in
@@ -38,7 +40,7 @@ struct RedisRestartTests {
             }
         }
         try await eventually { calls.withLock { $0.count } == 4 }
-        #expect(client.activeWaits >= 12)
+        try await eventually { client.activeWaits >= 12 * 2 }
 
         try await server.restart(down: .milliseconds(500))
         gate.open()
@@ -47,6 +49,7 @@ struct RedisRestartTests {
         }
 
         let responses = try await waits.value
+        if mode == .pubSub { #expect(try server.command("CLIENT", "LIST").contains("db=2")) }
         #expect(Set(responses.map(\.correlationID)) == Set(before + after))
         #expect(responses.allSatisfy { $0.status == .completed && $0.payload == Data($0.correlationID.rawValue.utf8) })
         let handled = calls.withLock { $0 }

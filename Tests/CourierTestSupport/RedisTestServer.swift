@@ -39,10 +39,13 @@ public final class RedisTestServer: @unchecked Sendable {
         return server
     }
 
-    /// A `redis://` URL for this server, with its password.
-    public var url: String {
-        if let password { return "redis://:\(password)@127.0.0.1:\(port)/0" }
-        return "redis://127.0.0.1:\(port)/0"
+    /// A `redis://` URL for this server, with its password, selecting database 0.
+    public var url: String { url(database: 0) }
+
+    /// A `redis://` URL for this server, with its password, selecting `database`.
+    public func url(database: Int) -> String {
+        if let password { return "redis://:\(password)@127.0.0.1:\(port)/\(database)" }
+        return "redis://127.0.0.1:\(port)/\(database)"
     }
 
     static var executable: String {

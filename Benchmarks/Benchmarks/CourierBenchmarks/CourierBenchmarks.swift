@@ -1,10 +1,12 @@
 import Benchmark
 import Courier
+import CourierRedis
+import CourierSQLite
 import Foundation
 import Logging
 
-// Hot paths of a round trip: encoding and decoding a request, and one memory-adapter round trip
-// (publish, claim, answer, wait). Redis and SQLite round trips join once those adapters are on main.
+// Hot paths of a round trip: encoding and decoding a request, one memory-adapter round trip (publish, claim,
+// answer, wait), one SQLite claim, and one Redis round trip (when REDIS_URL names a server to use).
 let benchmarks: @Sendable () -> Void = {
     let metrics: [BenchmarkMetric] = [.wallClock, .mallocCountTotal, .peakMemoryResident, .throughput]
     Benchmark.defaultConfiguration = .init(metrics: metrics, maxDuration: .seconds(3), maxIterations: 1_000_000)
@@ -76,5 +78,44 @@ let benchmarks: @Sendable () -> Void = {
         benchmark.stopMeasurement()
         running.cancel()
         await queue.shutdown()
+    }
+
+    // One claim (`UPDATE … RETURNING` that sets the lease) from a file already holding the requests; publishing
+    // them is not measured.
+    Benchmark("SQLite claim", configuration: .init(metrics: metrics, maxDuration: .seconds(3), maxIterations: 20_000)) {
+        benchmark in
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("courier-bench-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let queue = try await SQLiteQueueBackend(
+            path: directory.appendingPathComponent("claims.sqlite3").path, configuration: .init(queueName: "claims"))
+        let payload = Data(repeating: 7, count: 64)
+        for _ in benchmark.scaledIterations { try await queue.publishRequest(QueueRequest(payload: payload)) }
+        var consumer = queue.consumeRequests().makeAsyncIterator()
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations { blackHole(try await consumer.next()) }
+        benchmark.stopMeasurement()
+        await queue.shutdown()
+    }
+
+    // One redis-pubsub round trip in one process (publish, claim, answer, wait) against the server REDIS_URL
+    // names; skipped without it, because a benchmark must not start servers behind the user's back.
+    if let url = ProcessInfo.processInfo.environment["REDIS_URL"] {
+        Benchmark("Redis round trip (redis-pubsub)") { benchmark in
+            let queue = try await RedisQueueBackend(
+                url: url, wakeMode: .pubSub, configuration: .init(queueName: "bench-\(UUID().uuidString.prefix(8))"))
+            var consumer = queue.consumeRequests().makeAsyncIterator()
+            let payload = Data(repeating: 7, count: 64)
+            benchmark.startMeasurement()
+            for _ in benchmark.scaledIterations {
+                let request = QueueRequest(payload: payload)
+                try await queue.publishRequest(request)
+                guard let delivery = try await consumer.next() else { break }
+                try await queue.complete(delivery, payload: delivery.request.payload)
+                blackHole(try await queue.subscribe(to: request.correlationID, timeout: .seconds(5)))
+            }
+            benchmark.stopMeasurement()
+            await queue.shutdown()
+        }
     }
 }

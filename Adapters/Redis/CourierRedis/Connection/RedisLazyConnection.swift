@@ -3,12 +3,17 @@ import Synchronization
 
 /// A connection opened on first use (consumers and subscribers only cost a connection once they are used),
 /// opened again on the next use if opening failed, and closed for good by ``close()``.
+///
+/// A server that cannot be reached at first use (restarting, say) is retried with backoff for up to `patience`
+/// (the reconnect window), as an established connection would wait for it to come back.
 final class RedisLazyConnection: Sendable {
     private let opener: @Sendable () async throws -> RedisConnection
+    private let patience: Duration
     private let state = Mutex<(opening: Task<RedisConnection, any Error>?, closed: Bool)>((nil, false))
 
-    init(_ opener: @escaping @Sendable () async throws -> RedisConnection) {
+    init(patience: Duration, _ opener: @escaping @Sendable () async throws -> RedisConnection) {
         self.opener = opener
+        self.patience = patience
     }
 
     /// The connection, opening it if needed.
@@ -18,7 +23,7 @@ final class RedisLazyConnection: Sendable {
         let task: Task<RedisConnection, any Error> = try state.withLock { state in
             if state.closed { throw CourierError(.shutDown, "the Redis backend was shut down") }
             if let opening = state.opening { return opening }
-            let opening = Task { try await opener() }
+            let opening = Task { try await openPatiently() }
             state.opening = opening
             return opening
         }
@@ -29,6 +34,20 @@ final class RedisLazyConnection: Sendable {
         } catch {
             state.withLock { if $0.opening == task { $0.opening = nil } }
             throw error
+        }
+    }
+
+    private func openPatiently() async throws -> RedisConnection {
+        let deadline = ContinuousClock.now.advanced(by: patience)
+        var delay = Duration.milliseconds(20)
+        while true {
+            do {
+                return try await opener()
+            } catch let error as CourierError where error.code == .backendUnavailable {
+                if ContinuousClock.now.advanced(by: delay) > deadline || state.withLock({ $0.closed }) { throw error }
+                try await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(1))
+            }
         }
     }
 

@@ -76,7 +76,9 @@ public final class RedisConcurrencyGate: ConcurrencyGate {
         self.logger = logger
         prefix = "\(namespace):{gate:\(name)}:"
         commands = try await RedisConnection.open(connection, role: "gate")
-        blocking = RedisLazyConnection { try await RedisConnection.open(connection, role: "gate-wait") }
+        blocking = RedisLazyConnection(patience: connection.reconnectWindow) {
+            try await RedisConnection.open(connection, role: "gate-wait")
+        }
     }
 
     /// Waits until a slot is free anywhere and takes it. See ``ConcurrencyGate/acquire()``.

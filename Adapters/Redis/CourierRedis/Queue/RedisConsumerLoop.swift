@@ -30,7 +30,9 @@ final class RedisConsumerLoop: Sendable {
     init(options: RedisConnectionOptions, store: RedisQueueStore, logger: Logger) {
         self.store = store
         self.logger = logger
-        connection = RedisLazyConnection { try await RedisConnection.open(options, role: "consumer") }
+        connection = RedisLazyConnection(patience: options.reconnectWindow) {
+            try await RedisConnection.open(options, role: "consumer")
+        }
     }
 
     /// The next delivery, or nil once the backend shut down or the calling task was cancelled.

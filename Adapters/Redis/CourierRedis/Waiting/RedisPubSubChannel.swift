@@ -37,7 +37,7 @@ final class RedisPubSubChannel: RedisWakeChannel {
         self.commands = commands
         let shared = self.shared
         let keys = store.keys
-        subscriber = RedisLazyConnection {
+        subscriber = RedisLazyConnection(patience: options.reconnectWindow) {
             let handlers = RedisConnection.Subscriber(
                 onPush: { push in
                     guard let parts = push.array, parts.count >= 3, let kind = parts[0].string,

@@ -32,7 +32,7 @@ final class RedisReplyListChannel: RedisWakeChannel {
         self.hasWaiters = hasWaiters
         self.logger = logger
         list = store.keys.replies(client: UUID().uuidString.lowercased())
-        popper = RedisLazyConnection {
+        popper = RedisLazyConnection(patience: options.reconnectWindow) {
             try await RedisConnection.open(options, role: "replies", onReconnect: reconnected)
         }
     }
