@@ -54,7 +54,8 @@ enum BackendFactory {
 
     /// Commands `backend` has sent to its store, for adapters that count them (Redis); nil otherwise.
     static func commandsSent(by backend: any QueueBackend) async -> Int? {
-        guard let redis = backend as? RedisQueueBackend else { return nil }
+        let unwrapped = (backend as? InstrumentedQueueBackend)?.base ?? backend
+        guard let redis = unwrapped as? RedisQueueBackend else { return nil }
         return await redis.commandsSent
     }
 

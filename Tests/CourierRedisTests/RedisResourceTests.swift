@@ -119,6 +119,20 @@ struct RedisResourceTests {
         await backend.shutdown()
     }
 
+    @Test func queueDepthCountsWhatWaitsForAConsumer() async throws {
+        let server = try await RedisTestServer.shared()
+        let backend = try await Self.backend(.list, server, namespace: "depth-\(UUID().uuidString.prefix(8))")
+        #expect(try await backend.pendingRequestCount() == 0)
+        for index in 0..<3 { try await backend.publishRequest(payload: Data("\(index)".utf8)) }
+        #expect(try await backend.pendingRequestCount() == 3)
+        var consumer = backend.consumeRequests().makeAsyncIterator()
+        let delivery = try #require(try await consumer.next())
+        #expect(try await backend.pendingRequestCount() == 2)
+        try await backend.release(delivery.lease, retryAfter: .seconds(60), reason: "later")
+        #expect(try await backend.pendingRequestCount() == 3)
+        await backend.shutdown()
+    }
+
     @Test func aWrongPasswordIsAClearErrorThatHidesThePassword() async throws {
         let server = try await RedisTestServer.start(password: "right-horse-battery")
         let url = "redis://:wrong-staple@127.0.0.1:\(server.port)/0"

@@ -125,7 +125,7 @@ public final class RedisQueueBackend: QueueBackend {
 
     private var isShutDown: Bool { lifecycle.withLock { $0.isShutDown } }
 
-    private func checkOpen() throws(CourierError) {
+    func checkOpen() throws(CourierError) {
         if isShutDown {
             throw CourierError(.shutDown, "the Redis queue '\(configuration.queueName)' was shut down")
         }
