@@ -216,15 +216,13 @@ public final class RedisQueueBackend: QueueBackend {
                     }
                     return
                 }
-                let timer = Task {
-                    try? await Task.sleep(for: timeout)
-                    if Task.isCancelled { return }
+                let timer = waiters.timeouts.schedule(after: timeout) {
                     let error = CourierError(.timedOut, "no response to \(correlationID) within \(timeout)")
                     if waiters.remove(correlationID, token: token, with: error) {
                         channel.stopWatching(correlationID, answered: false)
                     }
                 }
-                waiters.attach(timer: timer, to: correlationID, token: token)
+                waiters.attach(timeout: timer, to: correlationID, token: token)
             }
         } onCancel: {
             if waiters.remove(correlationID, token: token, with: CancellationError()) {

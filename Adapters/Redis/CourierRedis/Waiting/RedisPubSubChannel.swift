@@ -51,7 +51,11 @@ final class RedisPubSubChannel: RedisWakeChannel {
                             deliver(response)
                         }
                     case "subscribe":
-                        let waiter = shared.state.withLock { $0.confirmations[channel]?.popFirst() }
+                        let waiter = shared.state.withLock { state in
+                            let first = state.confirmations[channel]?.popFirst()
+                            if state.confirmations[channel]?.isEmpty == true { state.confirmations[channel] = nil }
+                            return first
+                        }
                         waiter?.resume()
                     default:
                         break

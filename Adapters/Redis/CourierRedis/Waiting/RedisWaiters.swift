@@ -10,7 +10,7 @@ final class RedisWaiters: Sendable {
 
     private struct Waiter {
         var continuation: Continuation
-        var timer: Task<Void, Never>?
+        var timeout: TimeoutScheduler.Token?
     }
 
     private struct Entry {
@@ -26,6 +26,8 @@ final class RedisWaiters: Sendable {
     enum Added { case first, joined, closed }
 
     private let state = Mutex(State())
+    /// One timer for every waiter's timeout.
+    let timeouts = TimeoutScheduler()
 
     func makeToken() -> UInt64 {
         state.withLock { state in
@@ -45,14 +47,14 @@ final class RedisWaiters: Sendable {
         }
     }
 
-    /// Attaches the task that times a waiter out, cancelling it at once if the waiter already left.
-    func attach(timer: Task<Void, Never>, to id: CorrelationID, token: UInt64) {
+    /// Attaches a waiter's scheduled timeout, cancelling it at once if the waiter already left.
+    func attach(timeout: TimeoutScheduler.Token, to id: CorrelationID, token: UInt64) {
         let attached = state.withLock { state in
             guard state.entries[id]?.waiters[token] != nil else { return false }
-            state.entries[id]?.waiters[token]?.timer = timer
+            state.entries[id]?.waiters[token]?.timeout = timeout
             return true
         }
-        if !attached { timer.cancel() }
+        if !attached { timeouts.cancel(timeout) }
     }
 
     /// Ends one waiter with `error`. Returns true when it was the last one on its id (stop watching the id).
@@ -64,7 +66,7 @@ final class RedisWaiters: Sendable {
             if last { state.entries[id] = nil }
             return (waiter, last)
         }
-        waiter?.timer?.cancel()
+        if let timeout = waiter?.timeout { timeouts.cancel(timeout) }
         waiter?.continuation.resume(throwing: error)
         return last
     }
@@ -84,7 +86,7 @@ final class RedisWaiters: Sendable {
     private func finish(_ id: CorrelationID, with result: Result<QueueResponse, any Error>) -> Bool {
         guard let entry = state.withLock({ $0.entries.removeValue(forKey: id) }) else { return false }
         for waiter in entry.waiters.values {
-            waiter.timer?.cancel()
+            if let timeout = waiter.timeout { timeouts.cancel(timeout) }
             waiter.continuation.resume(with: result)
         }
         return true
@@ -92,13 +94,14 @@ final class RedisWaiters: Sendable {
 
     /// Fails every waiter and refuses new ones.
     func close(with error: any Error) {
+        defer { timeouts.close() }
         let entries = state.withLock { state in
             state.closed = true
             defer { state.entries = [:] }
             return state.entries
         }
         for waiter in entries.values.flatMap(\.waiters.values) {
-            waiter.timer?.cancel()
+            if let timeout = waiter.timeout { timeouts.cancel(timeout) }
             waiter.continuation.resume(throwing: error)
         }
     }
