@@ -42,3 +42,19 @@ struct MemoryQueueBackendTests {
         #expect(backend.diagnostics().waiters == 0)
     }
 }
+
+@Test func generatedIDsAreLowercaseVersion4UUIDs() throws {
+    var seen = Set<CorrelationID>()
+    for _ in 0..<1000 {
+        let id = CorrelationID.generate()
+        let text = id.rawValue
+        #expect(text.count == 36)
+        #expect(text == text.lowercased())
+        let uuid = try #require(UUID(uuidString: text), "\(text) is not a UUID")
+        #expect(uuid.uuidString.lowercased() == text)
+        #expect(Array(text)[14] == "4")
+        #expect("89ab".contains(Array(text)[19]))
+        seen.insert(id)
+    }
+    #expect(seen.count == 1000)
+}

@@ -109,8 +109,9 @@ public struct Worker: Service {
 
     private func handle(_ delivery: Delivery, keeper: LeaseKeeper) async {
         var requestLogger = self.logger
-        requestLogger[metadataKey: "correlation_id"] = "\(delivery.request.correlationID)"
-        requestLogger[metadataKey: "attempt"] = "\(delivery.attempt)"
+        // Rendered only if a line is logged: formatting them for every request showed in the profile.
+        requestLogger[metadataKey: "correlation_id"] = .stringConvertible(delivery.request.correlationID)
+        requestLogger[metadataKey: "attempt"] = .stringConvertible(delivery.attempt)
         let logger = requestLogger
         logger.debug("handling request")
         let work = Task { [handler, limits] in try await limits.run { try await handler(delivery.request) } }
