@@ -28,9 +28,7 @@ public struct CorrelationID: Hashable, Sendable, Comparable, CustomStringConvert
     public static func generate() -> CorrelationID {
         // A version-4 UUID from the system generator, formatted directly: Foundation's UUID() plus
         // `uuidString.lowercased()` cost two strings per id and showed in the round-trip profile.
-        var generator = SystemRandomNumberGenerator()
-        let high = generator.next() as UInt64
-        let low = generator.next() as UInt64
+        let (high, low) = RandomPool.shared.next128()
         var bytes = [UInt8](repeating: 0, count: 16)
         for index in 0..<8 {
             bytes[index] = UInt8(truncatingIfNeeded: high >> (56 - 8 * UInt64(index)))
