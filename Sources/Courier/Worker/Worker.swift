@@ -58,38 +58,43 @@ public struct Worker: Service {
             interval: configuration.leaseRenewalInterval ?? backend.configuration.leaseDuration / 3, logger: logger)
         let keeperTask = Task { await keeper.run() }
         defer { keeperTask.cancel() }
-        let slots = Task {
-            await withDiscardingTaskGroup { group in
-                for slot in 0..<configuration.concurrency {
-                    group.addTask { await runSlot(slot, keeper: keeper) }
-                }
-            }
+        let slots = WorkerSlots()
+        let tasks = (0..<configuration.concurrency).map { slot in
+            Task { await runSlot(slot, keeper: keeper, slots: slots) }
         }
+        slots.register(tasks)
         await withGracefulShutdownHandler {
             await withTaskCancellationHandler {
-                await slots.value
+                for task in tasks { await task.value }
             } onCancel: {
-                slots.cancel()
+                slots.cancelAll()
             }
         } onGracefulShutdown: { [gracePeriod = configuration.gracePeriod, logger] in
             logger.info("graceful shutdown: finishing in-flight requests", metadata: ["grace": "\(gracePeriod)"])
+            slots.beginShutdown()
             Task {
                 try? await Task.sleep(for: gracePeriod)
-                slots.cancel()
+                slots.cancelAll()
             }
         }
     }
 
-    private func runSlot(_ slot: Int, keeper: LeaseKeeper) async {
+    private func runSlot(_ slot: Int, keeper: LeaseKeeper, slots: WorkerSlots) async {
         var failures = 0
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+        while !Task.isCancelled && !slots.isShuttingDown {
+            var deliveries = backend.consumeRequests().makeAsyncIterator()
             do {
-                for try await delivery in backend.consumeRequests().cancelOnGracefulShutdown() {
+                while slots.markIdle(slot) {
+                    let delivery = try await deliveries.next()
+                    slots.markBusy(slot)
+                    guard let delivery else { return }
                     failures = 0
                     await handle(delivery, keeper: keeper)
                 }
                 return
             } catch {
+                slots.markBusy(slot)
+                if Task.isCancelled || slots.isShuttingDown { return }
                 failures += 1
                 let delay = configuration.retry.delay(afterAttempt: failures)
                 logger.error(
