@@ -93,21 +93,20 @@ public final class SQLiteQueueBackend: QueueBackend {
     private func nextDelivery() async throws -> Delivery? {
         while !isShutDown && !Task.isCancelled {
             let generation = board.generation(SQLiteQueueStore.consumersKey)
-            let claim = try await read { [store] connection -> ClaimResult in
-                guard try store.hasClaimableWork(connection) else {
-                    return ClaimResult(
-                        delivery: nil, answered: [], secondsUntilDue: try store.secondsUntilNextDue(connection))
-                }
-                let (delivery, answered, due) = try connection.immediateTransaction { try store.claim(connection) }
-                return ClaimResult(delivery: delivery, answered: answered, secondsUntilDue: due)
-            }
-            let (delivery, answered, nextDue) = (claim.delivery, claim.answered, claim.secondsUntilDue)
-            wake(answered)
-            if let delivery {
-                // There may be more work: pass the baton to one more idle consumer.
-                board.notifyOne(SQLiteQueueStore.consumersKey)
+            let claim = try await write(
+                skipIf: { [store] connection -> ClaimResult? in
+                    guard try !store.hasClaimableWork(connection) else { return nil }
+                    return ClaimResult(secondsUntilDue: try store.secondsUntilNextDue(connection))
+                },
+                { [store] connection in try store.claim(connection) })
+            wake(claim.answered)
+            if let delivery = claim.delivery {
+                // There may be more work: hand it to up to two more idle consumers, who do the same, so a burst
+                // of requests reaches every idle consumer in a few group commits instead of one claim at a time.
+                if claim.remaining > 0 { board.notify(SQLiteQueueStore.consumersKey, upTo: min(claim.remaining, 2)) }
                 return delivery
             }
+            let nextDue = claim.secondsUntilDue
             let wait = min(nextDue.map { Duration.milliseconds(Int64(max(1, $0 * 1000))) } ?? .seconds(1), .seconds(1))
             await board.wait(for: SQLiteQueueStore.consumersKey, since: generation, timeout: wait)
         }
@@ -227,8 +226,20 @@ public final class SQLiteQueueBackend: QueueBackend {
         for id in answered { board.notify(id.rawValue) }
     }
 
+    /// Runs `body` in a `BEGIN IMMEDIATE` transaction, group-committed with the other writes of the moment.
     func transaction<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
-        try await read { connection in try connection.immediateTransaction { try body(connection) } }
+        try await write(body)
+    }
+
+    func write<T: Sendable>(
+        skipIf check: (@Sendable (SQLiteConnection) throws -> T?)? = nil,
+        _ body: @escaping @Sendable (SQLiteConnection) throws -> T
+    ) async throws -> T {
+        do {
+            return try await database.write(skipIf: check, body)
+        } catch let error as SQLiteError {
+            throw error.courierError("the SQLite queue '\(configuration.queueName)' failed")
+        }
     }
 
     func read<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
@@ -294,7 +305,12 @@ public final class SQLiteQueueBackend: QueueBackend {
 
 /// What one claim attempt found.
 struct ClaimResult: Sendable {
-    var delivery: Delivery?
-    var answered: [CorrelationID]
-    var secondsUntilDue: Double?
+    /// The leased request, if one was ready.
+    var delivery: Delivery? = nil
+    /// Requests the claim's reaping answered (dead-lettered or timed out), whose waiters to wake.
+    var answered: [CorrelationID] = []
+    /// When nothing was ready: seconds until something next becomes due, if anything is queued.
+    var secondsUntilDue: Double? = nil
+    /// After a successful claim: how many more requests are ready (counted up to a small cap).
+    var remaining: Int = 0
 }

@@ -60,7 +60,7 @@ struct SQLiteQueueStore: Sendable {
     }
 
     /// Reaps, then leases the oldest available request; otherwise says when something next becomes due.
-    func claim(_ db: SQLiteConnection) throws -> (Delivery?, [CorrelationID], Double?) {
+    func claim(_ db: SQLiteConnection) throws -> ClaimResult {
         let reaped = try reap(db)
         let token = Int64.random(in: 1...Int64.max)
         let expires = now + configuration.leaseDuration.inSeconds
@@ -71,7 +71,9 @@ struct SQLiteQueueStore: Sendable {
                          ORDER BY seq LIMIT 1)
             RETURNING id, payload, headers, created_at, deadline_exact, attempt
             """, [.integer(token), .real(expires), queue, .real(now)])
-        guard let row = rows.first else { return (nil, reaped.ids, try secondsUntilNextDue(db)) }
+        guard let row = rows.first else {
+            return ClaimResult(answered: reaped.ids, secondsUntilDue: try secondsUntilNextDue(db))
+        }
         let id = try CorrelationID(row[0].text ?? "")
         let request = QueueRequest(
             correlationID: id, payload: row[1].blob ?? Data(), headers: try decode(row[2].text),
@@ -80,7 +82,16 @@ struct SQLiteQueueStore: Sendable {
         let attempt = Int(row[5].integer ?? 1)
         let lease = Lease(
             correlationID: id, attempt: attempt, token: String(token), expiresAt: Date(timeIntervalSince1970: expires))
-        return (Delivery(request: request, lease: lease, maxAttempts: configuration.maxAttempts), reaped.ids, nil)
+        let remaining =
+            try db.query(
+                """
+                SELECT count(*) FROM (SELECT 1 FROM courier_requests WHERE queue = ? AND leased = 0 AND available_at <= ?
+                                      LIMIT 8)
+                """, [queue, .real(now)]
+            ).first?.first?.integer ?? 0
+        return ClaimResult(
+            delivery: Delivery(request: request, lease: lease, maxAttempts: configuration.maxAttempts),
+            answered: reaped.ids, remaining: Int(remaining))
     }
 
     /// Puts expired leases back (or dead-letters them) and times out pending requests past their deadline.

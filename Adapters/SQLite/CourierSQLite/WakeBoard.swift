@@ -42,6 +42,16 @@ final class WakeBoard: Sendable {
         woken?.resume()
     }
 
+    /// Wakes up to `count` waiters on `key` (the others stay asleep); with 0, only marks the key as changed.
+    func notify(_ key: String, upTo count: Int) {
+        let woken = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.generations[key, default: 0] &+= 1
+            let tokens = state.waiters.lazy.filter { $0.value.key == key }.prefix(count).map(\.key)
+            return Array(tokens).compactMap { state.waiters.removeValue(forKey: $0)?.continuation }
+        }
+        for continuation in woken { continuation.resume() }
+    }
+
     /// Marks that the store changed without waking anyone: a task that read its generation before this call
     /// and has not started waiting yet will look at the store again instead of sleeping.
     func advance() {
