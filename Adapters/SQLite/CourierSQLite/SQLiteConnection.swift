@@ -87,6 +87,13 @@ final class SQLiteConnection: @unchecked Sendable {  // confined to SQLiteDataba
         }
     }
 
+    /// Runs `body` in one read transaction (one snapshot, one round of file locks for all its queries).
+    func readTransaction<T>(_ body: () throws -> T) throws -> T {
+        try query("BEGIN")
+        defer { _ = try? query("COMMIT") }
+        return try body()
+    }
+
     /// Starts a `BEGIN IMMEDIATE` transaction (waiting for the write lock through the busy handler).
     func begin() throws { try query("BEGIN IMMEDIATE") }
 

@@ -43,6 +43,14 @@ final class SQLiteDatabase: @unchecked Sendable {
         }
     }
 
+    /// Calls `body` on the database thread after `delay`, then again after each delay it returns, until it
+    /// returns `nil`. For cheap periodic checks that should not hop through Swift's cooperative pool.
+    func repeatedly(after delay: Duration, _ body: @escaping @Sendable (SQLiteConnection) -> Duration?) {
+        queue.asyncAfter(deadline: .now() + delay.dispatchInterval) { [self] in
+            if let next = body(connection) { repeatedly(after: next, body) }
+        }
+    }
+
     /// Runs `body` inside a write transaction shared with the other writes waiting at that moment, and returns
     /// once that transaction has committed. When `body` throws, only its own changes are rolled back.
     ///
@@ -108,5 +116,11 @@ final class SQLiteDatabase: @unchecked Sendable {
                 try await Task.sleep(for: .milliseconds(Int.random(in: 5...25)))
             }
         }
+    }
+}
+
+extension Duration {
+    fileprivate var dispatchInterval: DispatchTimeInterval {
+        .nanoseconds(Int(components.seconds) * 1_000_000_000 + Int(components.attoseconds / 1_000_000_000))
     }
 }

@@ -23,18 +23,23 @@ public final class SQLiteQueueBackend: QueueBackend {
     public struct Options: Sendable, Hashable {
         /// Commit durability. `.normal` by default.
         public var synchronous: Synchronous
-        /// How often another process's changes are looked for while someone waits. 5 ms by default.
+        /// How often another process's changes are looked for while someone waits and none arrived lately.
+        /// 5 ms by default.
         public var changePollInterval: Duration
+        /// How often they are looked for while other processes' commits keep arriving (one in the last 100 ms).
+        /// 1 ms by default; a busy queue's cross-process wake-ups take about this long.
+        public var activeChangePollInterval: Duration
         /// How long a statement waits for another connection's lock before failing. 5 s by default.
         public var busyTimeout: Duration
 
         /// Creates options; every argument has the documented default.
         public init(
             synchronous: Synchronous = .normal, changePollInterval: Duration = .milliseconds(5),
-            busyTimeout: Duration = .seconds(5)
+            activeChangePollInterval: Duration = .milliseconds(1), busyTimeout: Duration = .seconds(5)
         ) {
             self.synchronous = synchronous
             self.changePollInterval = changePollInterval
+            self.activeChangePollInterval = activeChangePollInterval
             self.busyTimeout = busyTimeout
         }
     }
@@ -72,6 +77,13 @@ public final class SQLiteQueueBackend: QueueBackend {
         store = SQLiteQueueStore(configuration: configuration)
         let watcher = Task { [weak self] in _ = await self?.watch() }
         lifecycle.withLock { $0.watcher = watcher }
+        let changes = ChangeWatch(
+            board: board, store: store, idleInterval: options.changePollInterval,
+            activeInterval: options.activeChangePollInterval)
+        database.repeatedly(after: options.changePollInterval) { [weak self] connection in
+            guard let self, !self.isShutDown else { return nil }
+            return changes.check(connection)
+        }
     }
 
     // MARK: Requests
@@ -250,45 +262,19 @@ public final class SQLiteQueueBackend: QueueBackend {
         }
     }
 
-    /// Another connection committed: wakes the waiters whose responses arrived (found with one trip to the
-    /// database thread, not one per waiter) and one idle consumer.
-    private func noticeOtherProcessesCommit() async throws {
-        // First, so a waiter between its store check and its wait does not miss this commit.
-        board.advance()
-        let ids = board.waitedKeys.filter { $0 != SQLiteQueueStore.consumersKey }
-        if !ids.isEmpty {
-            let answered = try await read { [store] connection in
-                try ids.filter { id in
-                    guard let correlationID = try? CorrelationID(id) else { return false }
-                    return try store.response(correlationID, connection) != nil
-                }
-            }
-            for id in answered { board.notify(id) }
-        }
-        board.notifyOne(SQLiteQueueStore.consumersKey)
-    }
-
-    /// Notices other processes' commits, reaps expired leases and deadlines, and sweeps expired responses.
+    /// Reaps expired leases and deadlines, and sweeps expired responses. (Other processes' commits are noticed
+    /// by a ``ChangeWatch`` on the database thread.)
     private func watch() async {
-        var lastVersion: Int64?
-        var lastReap = ContinuousClock.now
         var lastSweep = ContinuousClock.now
         let reapInterval = min(configuration.leaseDuration / 4, .milliseconds(250))
-        while (try? await Task.sleep(for: options.changePollInterval)) != nil {
+        while (try? await Task.sleep(for: reapInterval)) != nil {
             do {
-                if board.hasWaiters {
-                    let version = try await read { try $0.query("PRAGMA data_version").first?.first?.integer }
-                    // The first reading has no baseline: check, in case a commit came before it.
-                    if version != lastVersion || lastVersion == nil { try await noticeOtherProcessesCommit() }
-                    lastVersion = version
-                }
                 let now = ContinuousClock.now
-                if now - lastReap >= reapInterval {
-                    lastReap = now
-                    let answered = try await transaction { [store] in try store.reap($0) }
-                    wake(answered.ids)
-                    if answered.requeued { board.notify(SQLiteQueueStore.consumersKey) }
-                }
+                let answered = try await write(
+                    skipIf: { [store] in try store.needsReaping($0) ? nil : (ids: [], requeued: false) },
+                    { [store] in try store.reap($0) })
+                wake(answered.ids)
+                if answered.requeued { board.notify(SQLiteQueueStore.consumersKey) }
                 if now - lastSweep >= .seconds(1) {
                     lastSweep = now
                     try await transaction { [store] in try store.sweep($0) }

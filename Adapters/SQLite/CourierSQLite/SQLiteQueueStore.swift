@@ -94,6 +94,17 @@ struct SQLiteQueueStore: Sendable {
             answered: reaped.ids, remaining: Int(remaining))
     }
 
+    /// Whether ``reap(_:)`` would find anything: an expired lease or a pending request past its deadline.
+    func needsReaping(_ db: SQLiteConnection) throws -> Bool {
+        let time = SQLiteValue.real(now)
+        let rows = try db.query(
+            """
+            SELECT EXISTS (SELECT 1 FROM courier_requests WHERE queue = ? AND leased = 1 AND lease_expires <= ?)
+                OR EXISTS (SELECT 1 FROM courier_requests WHERE queue = ? AND leased = 0 AND deadline <= ?)
+            """, [queue, time, queue, time])
+        return rows.first?.first?.integer == 1
+    }
+
     /// Puts expired leases back (or dead-letters them) and times out pending requests past their deadline.
     func reap(_ db: SQLiteConnection) throws -> (ids: [CorrelationID], requeued: Bool) {
         let time = now
