@@ -51,9 +51,7 @@ final class ChangeWatch: @unchecked Sendable {
         board.advance()
         let ids = board.waitedKeys.compactMap { $0 == SQLiteQueueStore.consumersKey ? nil : try? CorrelationID($0) }
         if !ids.isEmpty {
-            let answered = try connection.readTransaction {
-                try ids.filter { try store.response($0, connection) != nil }
-            }
+            let answered = try connection.readTransaction { try store.answered(ids, connection) }
             for id in answered { board.notify(id.rawValue) }
         }
         board.notifyOne(SQLiteQueueStore.consumersKey)

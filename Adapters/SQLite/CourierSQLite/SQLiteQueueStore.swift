@@ -226,6 +226,17 @@ struct SQLiteQueueStore: Sendable {
         try db.query("DELETE FROM courier_requests WHERE queue = ? AND id = ?", [queue, id])
     }
 
+    /// Which of `ids` have an unexpired response, without reading the responses.
+    func answered(_ ids: [CorrelationID], _ db: SQLiteConnection) throws -> [CorrelationID] {
+        let time = SQLiteValue.real(now)
+        return try ids.filter { id in
+            try !db.query(
+                "SELECT 1 FROM courier_responses WHERE queue = ? AND id = ? AND expires_at > ?",
+                [queue, .text(id.rawValue), time]
+            ).isEmpty
+        }
+    }
+
     func response(_ id: CorrelationID, _ db: SQLiteConnection) throws -> QueueResponse? {
         guard
             let row = try db.query(
@@ -269,12 +280,14 @@ struct SQLiteQueueStore: Sendable {
 
     // MARK: Encoding
 
+    // Most requests carry no headers: skip JSON for them, both ways (the stored text is the same "{}").
     private func encode(_ headers: [String: String]) throws -> String {
-        String(decoding: try JSONEncoder().encode(headers), as: UTF8.self)
+        if headers.isEmpty { return "{}" }
+        return String(decoding: try JSONEncoder().encode(headers), as: UTF8.self)
     }
 
     private func decode(_ text: String?) throws -> [String: String] {
-        guard let text, !text.isEmpty else { return [:] }
+        guard let text, !text.isEmpty, text != "{}" else { return [:] }
         do {
             return try JSONDecoder().decode([String: String].self, from: Data(text.utf8))
         } catch {
