@@ -44,11 +44,19 @@ final class SQLiteDatabase: @unchecked Sendable {
     }
 
     /// Calls `body` on the database thread after `delay`, then again after each delay it returns, until it
-    /// returns `nil`. For cheap periodic checks that should not hop through Swift's cooperative pool.
+    /// returns `nil`. For cheap periodic checks that should not hop through Swift's cooperative pool; one timer
+    /// is re-armed each time rather than a new one made per call.
     func repeatedly(after delay: Duration, _ body: @escaping @Sendable (SQLiteConnection) -> Duration?) {
-        queue.asyncAfter(deadline: .now() + delay.dispatchInterval) { [self] in
-            if let next = body(connection) { repeatedly(after: next, body) }
+        let timer = DispatchSource.makeTimerSource(queue: queue)
+        timer.setEventHandler { [connection] in
+            if let next = body(connection) {
+                timer.schedule(deadline: .now() + next.dispatchInterval, leeway: .microseconds(100))
+            } else {
+                timer.cancel()
+            }
         }
+        timer.schedule(deadline: .now() + delay.dispatchInterval, leeway: .microseconds(100))
+        timer.activate()
     }
 
     /// Runs `body` inside a write transaction shared with the other writes waiting at that moment, and returns
