@@ -6,10 +6,12 @@ import Synchronization
 ///
 /// Capabilities: `fifo`, `durable` (requests, leases and responses survive restarts and crashes), `shared`
 /// (processes and instances on one file see one queue). Waiters and consumers in the process that made a change
-/// are woken at once; those in other processes notice within ``Options/changePollInterval`` through a cheap
-/// `PRAGMA data_version` check, so it does not claim `pushWakeups`. Every read-then-write runs in one
-/// `BEGIN IMMEDIATE` transaction, a claim is one `UPDATE … RETURNING`, and all SQLite calls run on a thread the
-/// backend owns, never on Swift's cooperative pool.
+/// are woken at once; those in other processes notice within ``Options/changePollInterval`` (within
+/// ``Options/activeChangePollInterval`` while other processes' commits keep arriving) through a cheap
+/// `PRAGMA data_version` check, so it does not claim `pushWakeups`. Every read-then-write runs in a
+/// `BEGIN IMMEDIATE` transaction (writes submitted at the same moment share one, and each caller is answered only
+/// after it commits), a claim is one `UPDATE … RETURNING`, and all SQLite calls run on a thread the backend owns,
+/// never on Swift's cooperative pool.
 public final class SQLiteQueueBackend: QueueBackend {
     /// SQLite's `synchronous` setting: how durable a commit is.
     public enum Synchronous: String, Sendable, Hashable {
