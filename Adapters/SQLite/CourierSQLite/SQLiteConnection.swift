@@ -87,6 +87,34 @@ final class SQLiteConnection: @unchecked Sendable {  // confined to SQLiteDataba
         }
     }
 
+    /// Runs `body` in one read transaction (one snapshot, one round of file locks for all its queries).
+    func readTransaction<T>(_ body: () throws -> T) throws -> T {
+        try query("BEGIN")
+        defer { _ = try? query("COMMIT") }
+        return try body()
+    }
+
+    /// Starts a `BEGIN IMMEDIATE` transaction (waiting for the write lock through the busy handler).
+    func begin() throws { try query("BEGIN IMMEDIATE") }
+
+    /// Commits the open transaction.
+    func commit() throws { try query("COMMIT") }
+
+    /// Rolls the open transaction back.
+    func rollback() throws { try query("ROLLBACK") }
+
+    /// Opens a savepoint inside the transaction, so one write of a group can be undone alone.
+    func savepoint() throws { try query("SAVEPOINT courier_write") }
+
+    /// Closes the savepoint, first undoing its changes when `rollingBack`.
+    func releaseSavepoint(rollingBack: Bool) throws {
+        if rollingBack { try query("ROLLBACK TO courier_write") }
+        try query("RELEASE courier_write")
+    }
+
+    /// Whether a transaction is open (SQLite ends it by itself after some severe errors).
+    var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
+
     /// The number of rows the last statement changed.
     var changes: Int { Int(sqlite3_changes(handle)) }
 

@@ -6,10 +6,12 @@ import Synchronization
 ///
 /// Capabilities: `fifo`, `durable` (requests, leases and responses survive restarts and crashes), `shared`
 /// (processes and instances on one file see one queue). Waiters and consumers in the process that made a change
-/// are woken at once; those in other processes notice within ``Options/changePollInterval`` through a cheap
-/// `PRAGMA data_version` check, so it does not claim `pushWakeups`. Every read-then-write runs in one
-/// `BEGIN IMMEDIATE` transaction, a claim is one `UPDATE … RETURNING`, and all SQLite calls run on a thread the
-/// backend owns, never on Swift's cooperative pool.
+/// are woken at once; those in other processes notice within ``Options/changePollInterval`` (within
+/// ``Options/activeChangePollInterval`` while other processes' commits keep arriving) through a cheap
+/// `PRAGMA data_version` check, so it does not claim `pushWakeups`. Every read-then-write runs in a
+/// `BEGIN IMMEDIATE` transaction (writes submitted at the same moment share one, and each caller is answered only
+/// after it commits), a claim is one `UPDATE … RETURNING`, and all SQLite calls run on a thread the backend owns,
+/// never on Swift's cooperative pool.
 public final class SQLiteQueueBackend: QueueBackend {
     /// SQLite's `synchronous` setting: how durable a commit is.
     public enum Synchronous: String, Sendable, Hashable {
@@ -23,18 +25,23 @@ public final class SQLiteQueueBackend: QueueBackend {
     public struct Options: Sendable, Hashable {
         /// Commit durability. `.normal` by default.
         public var synchronous: Synchronous
-        /// How often another process's changes are looked for while someone waits. 5 ms by default.
+        /// How often another process's changes are looked for while someone waits and none arrived lately.
+        /// 5 ms by default.
         public var changePollInterval: Duration
+        /// How often they are looked for while other processes' commits keep arriving (one in the last 100 ms).
+        /// 1 ms by default; a busy queue's cross-process wake-ups take about this long.
+        public var activeChangePollInterval: Duration
         /// How long a statement waits for another connection's lock before failing. 5 s by default.
         public var busyTimeout: Duration
 
         /// Creates options; every argument has the documented default.
         public init(
             synchronous: Synchronous = .normal, changePollInterval: Duration = .milliseconds(5),
-            busyTimeout: Duration = .seconds(5)
+            activeChangePollInterval: Duration = .milliseconds(1), busyTimeout: Duration = .seconds(5)
         ) {
             self.synchronous = synchronous
             self.changePollInterval = changePollInterval
+            self.activeChangePollInterval = activeChangePollInterval
             self.busyTimeout = busyTimeout
         }
     }
@@ -72,6 +79,13 @@ public final class SQLiteQueueBackend: QueueBackend {
         store = SQLiteQueueStore(configuration: configuration)
         let watcher = Task { [weak self] in _ = await self?.watch() }
         lifecycle.withLock { $0.watcher = watcher }
+        let changes = ChangeWatch(
+            board: board, store: store, idleInterval: options.changePollInterval,
+            activeInterval: options.activeChangePollInterval)
+        database.repeatedly(after: options.changePollInterval) { [weak self] connection in
+            guard let self, !self.isShutDown else { return nil }
+            return changes.check(connection)
+        }
     }
 
     // MARK: Requests
@@ -93,21 +107,20 @@ public final class SQLiteQueueBackend: QueueBackend {
     private func nextDelivery() async throws -> Delivery? {
         while !isShutDown && !Task.isCancelled {
             let generation = board.generation(SQLiteQueueStore.consumersKey)
-            let claim = try await read { [store] connection -> ClaimResult in
-                guard try store.hasClaimableWork(connection) else {
-                    return ClaimResult(
-                        delivery: nil, answered: [], secondsUntilDue: try store.secondsUntilNextDue(connection))
-                }
-                let (delivery, answered, due) = try connection.immediateTransaction { try store.claim(connection) }
-                return ClaimResult(delivery: delivery, answered: answered, secondsUntilDue: due)
-            }
-            let (delivery, answered, nextDue) = (claim.delivery, claim.answered, claim.secondsUntilDue)
-            wake(answered)
-            if let delivery {
-                // There may be more work: pass the baton to one more idle consumer.
-                board.notifyOne(SQLiteQueueStore.consumersKey)
+            let claim = try await write(
+                skipIf: { [store] connection -> ClaimResult? in
+                    guard try !store.hasClaimableWork(connection) else { return nil }
+                    return ClaimResult(secondsUntilDue: try store.secondsUntilNextDue(connection))
+                },
+                { [store] connection in try store.claim(connection) })
+            wake(claim.answered)
+            if let delivery = claim.delivery {
+                // There may be more work: hand it to up to two more idle consumers, who do the same, so a burst
+                // of requests reaches every idle consumer in a few group commits instead of one claim at a time.
+                if claim.remaining > 0 { board.notify(SQLiteQueueStore.consumersKey, upTo: min(claim.remaining, 2)) }
                 return delivery
             }
+            let nextDue = claim.secondsUntilDue
             let wait = min(nextDue.map { Duration.milliseconds(Int64(max(1, $0 * 1000))) } ?? .seconds(1), .seconds(1))
             await board.wait(for: SQLiteQueueStore.consumersKey, since: generation, timeout: wait)
         }
@@ -227,8 +240,20 @@ public final class SQLiteQueueBackend: QueueBackend {
         for id in answered { board.notify(id.rawValue) }
     }
 
+    /// Runs `body` in a `BEGIN IMMEDIATE` transaction, group-committed with the other writes of the moment.
     func transaction<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
-        try await read { connection in try connection.immediateTransaction { try body(connection) } }
+        try await write(body)
+    }
+
+    func write<T: Sendable>(
+        skipIf check: (@Sendable (SQLiteConnection) throws -> T?)? = nil,
+        _ body: @escaping @Sendable (SQLiteConnection) throws -> T
+    ) async throws -> T {
+        do {
+            return try await database.write(skipIf: check, body)
+        } catch let error as SQLiteError {
+            throw error.courierError("the SQLite queue '\(configuration.queueName)' failed")
+        }
     }
 
     func read<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
@@ -239,45 +264,19 @@ public final class SQLiteQueueBackend: QueueBackend {
         }
     }
 
-    /// Another connection committed: wakes the waiters whose responses arrived (found with one trip to the
-    /// database thread, not one per waiter) and one idle consumer.
-    private func noticeOtherProcessesCommit() async throws {
-        // First, so a waiter between its store check and its wait does not miss this commit.
-        board.advance()
-        let ids = board.waitedKeys.filter { $0 != SQLiteQueueStore.consumersKey }
-        if !ids.isEmpty {
-            let answered = try await read { [store] connection in
-                try ids.filter { id in
-                    guard let correlationID = try? CorrelationID(id) else { return false }
-                    return try store.response(correlationID, connection) != nil
-                }
-            }
-            for id in answered { board.notify(id) }
-        }
-        board.notifyOne(SQLiteQueueStore.consumersKey)
-    }
-
-    /// Notices other processes' commits, reaps expired leases and deadlines, and sweeps expired responses.
+    /// Reaps expired leases and deadlines, and sweeps expired responses. (Other processes' commits are noticed
+    /// by a ``ChangeWatch`` on the database thread.)
     private func watch() async {
-        var lastVersion: Int64?
-        var lastReap = ContinuousClock.now
         var lastSweep = ContinuousClock.now
         let reapInterval = min(configuration.leaseDuration / 4, .milliseconds(250))
-        while (try? await Task.sleep(for: options.changePollInterval)) != nil {
+        while (try? await Task.sleep(for: reapInterval)) != nil {
             do {
-                if board.hasWaiters {
-                    let version = try await read { try $0.query("PRAGMA data_version").first?.first?.integer }
-                    // The first reading has no baseline: check, in case a commit came before it.
-                    if version != lastVersion || lastVersion == nil { try await noticeOtherProcessesCommit() }
-                    lastVersion = version
-                }
                 let now = ContinuousClock.now
-                if now - lastReap >= reapInterval {
-                    lastReap = now
-                    let answered = try await transaction { [store] in try store.reap($0) }
-                    wake(answered.ids)
-                    if answered.requeued { board.notify(SQLiteQueueStore.consumersKey) }
-                }
+                let answered = try await write(
+                    skipIf: { [store] in try store.needsReaping($0) ? nil : (ids: [], requeued: false) },
+                    { [store] in try store.reap($0) })
+                wake(answered.ids)
+                if answered.requeued { board.notify(SQLiteQueueStore.consumersKey) }
                 if now - lastSweep >= .seconds(1) {
                     lastSweep = now
                     try await transaction { [store] in try store.sweep($0) }
@@ -294,7 +293,12 @@ public final class SQLiteQueueBackend: QueueBackend {
 
 /// What one claim attempt found.
 struct ClaimResult: Sendable {
-    var delivery: Delivery?
-    var answered: [CorrelationID]
-    var secondsUntilDue: Double?
+    /// The leased request, if one was ready.
+    var delivery: Delivery? = nil
+    /// Requests the claim's reaping answered (dead-lettered or timed out), whose waiters to wake.
+    var answered: [CorrelationID] = []
+    /// When nothing was ready: seconds until something next becomes due, if anything is queued.
+    var secondsUntilDue: Double? = nil
+    /// After a successful claim: how many more requests are ready (counted up to a small cap).
+    var remaining: Int = 0
 }

@@ -60,7 +60,7 @@ struct SQLiteQueueStore: Sendable {
     }
 
     /// Reaps, then leases the oldest available request; otherwise says when something next becomes due.
-    func claim(_ db: SQLiteConnection) throws -> (Delivery?, [CorrelationID], Double?) {
+    func claim(_ db: SQLiteConnection) throws -> ClaimResult {
         let reaped = try reap(db)
         let token = Int64.random(in: 1...Int64.max)
         let expires = now + configuration.leaseDuration.inSeconds
@@ -71,7 +71,9 @@ struct SQLiteQueueStore: Sendable {
                          ORDER BY seq LIMIT 1)
             RETURNING id, payload, headers, created_at, deadline_exact, attempt
             """, [.integer(token), .real(expires), queue, .real(now)])
-        guard let row = rows.first else { return (nil, reaped.ids, try secondsUntilNextDue(db)) }
+        guard let row = rows.first else {
+            return ClaimResult(answered: reaped.ids, secondsUntilDue: try secondsUntilNextDue(db))
+        }
         let id = try CorrelationID(row[0].text ?? "")
         let request = QueueRequest(
             correlationID: id, payload: row[1].blob ?? Data(), headers: try decode(row[2].text),
@@ -80,7 +82,27 @@ struct SQLiteQueueStore: Sendable {
         let attempt = Int(row[5].integer ?? 1)
         let lease = Lease(
             correlationID: id, attempt: attempt, token: String(token), expiresAt: Date(timeIntervalSince1970: expires))
-        return (Delivery(request: request, lease: lease, maxAttempts: configuration.maxAttempts), reaped.ids, nil)
+        let remaining =
+            try db.query(
+                """
+                SELECT count(*) FROM (SELECT 1 FROM courier_requests WHERE queue = ? AND leased = 0 AND available_at <= ?
+                                      LIMIT 8)
+                """, [queue, .real(now)]
+            ).first?.first?.integer ?? 0
+        return ClaimResult(
+            delivery: Delivery(request: request, lease: lease, maxAttempts: configuration.maxAttempts),
+            answered: reaped.ids, remaining: Int(remaining))
+    }
+
+    /// Whether ``reap(_:)`` would find anything: an expired lease or a pending request past its deadline.
+    func needsReaping(_ db: SQLiteConnection) throws -> Bool {
+        let time = SQLiteValue.real(now)
+        let rows = try db.query(
+            """
+            SELECT EXISTS (SELECT 1 FROM courier_requests WHERE queue = ? AND leased = 1 AND lease_expires <= ?)
+                OR EXISTS (SELECT 1 FROM courier_requests WHERE queue = ? AND leased = 0 AND deadline <= ?)
+            """, [queue, time, queue, time])
+        return rows.first?.first?.integer == 1
     }
 
     /// Puts expired leases back (or dead-letters them) and times out pending requests past their deadline.
@@ -204,6 +226,17 @@ struct SQLiteQueueStore: Sendable {
         try db.query("DELETE FROM courier_requests WHERE queue = ? AND id = ?", [queue, id])
     }
 
+    /// Which of `ids` have an unexpired response, without reading the responses.
+    func answered(_ ids: [CorrelationID], _ db: SQLiteConnection) throws -> [CorrelationID] {
+        let time = SQLiteValue.real(now)
+        return try ids.filter { id in
+            try !db.query(
+                "SELECT 1 FROM courier_responses WHERE queue = ? AND id = ? AND expires_at > ?",
+                [queue, .text(id.rawValue), time]
+            ).isEmpty
+        }
+    }
+
     func response(_ id: CorrelationID, _ db: SQLiteConnection) throws -> QueueResponse? {
         guard
             let row = try db.query(
@@ -247,12 +280,14 @@ struct SQLiteQueueStore: Sendable {
 
     // MARK: Encoding
 
+    // Most requests carry no headers: skip JSON for them, both ways (the stored text is the same "{}").
     private func encode(_ headers: [String: String]) throws -> String {
-        String(decoding: try JSONEncoder().encode(headers), as: UTF8.self)
+        if headers.isEmpty { return "{}" }
+        return String(decoding: try JSONEncoder().encode(headers), as: UTF8.self)
     }
 
     private func decode(_ text: String?) throws -> [String: String] {
-        guard let text, !text.isEmpty else { return [:] }
+        guard let text, !text.isEmpty, text != "{}" else { return [:] }
         do {
             return try JSONDecoder().decode([String: String].self, from: Data(text.utf8))
         } catch {
