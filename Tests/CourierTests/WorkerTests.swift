@@ -86,7 +86,8 @@ struct WorkerTests {
         let queue = try backend()
         let started = AsyncStream<Void>.makeStream()
         let sawCancellation = Atomic<Bool>(false)
-        let worker = Worker(backend: queue, configuration: .init(concurrency: 1)) { _ in
+        let worker = Worker(backend: queue, configuration: .init(concurrency: 1)) { request in
+            if request.payload == Data("quick".utf8) { return request.payload }
             started.continuation.yield()
             do {
                 try await Task.sleep(for: .seconds(60))
@@ -106,6 +107,9 @@ struct WorkerTests {
             for _ in 0..<100 where !sawCancellation.load(ordering: .relaxed) {
                 try await Task.sleep(for: .milliseconds(50))
             }
+            // The slot whose handler was stopped goes on serving (on a fresh task).
+            let next = try await queue.send(QueueRequest(payload: Data("quick".utf8)), timeout: .seconds(30))
+            #expect(next.status == .completed)
         }
         let cancelled = sawCancellation.load(ordering: .relaxed)
         #expect(cancelled, "the handler was not cancelled")

@@ -10,7 +10,8 @@ import Synchronization
 final class LeaseKeeper: Sendable {
     private struct Entry {
         var lease: Lease
-        var handler: Task<Data, any Error>
+        /// Stops the handler (cancels the task it runs on).
+        var stop: @Sendable () -> Void
         var renewAfter: ContinuousClock.Instant
         var ended: CourierError?
     }
@@ -28,10 +29,12 @@ final class LeaseKeeper: Sendable {
         self.logger = logger
     }
 
-    /// Starts keeping `lease` alive while `handler` runs; returns the key to pass to ``stopKeeping(_:)``.
-    func keep(_ lease: Lease, for handler: Task<Data, any Error>) -> UInt64 {
+    /// Starts keeping `lease` alive while its handler runs; `stop` is called (at most once) if the request is
+    /// cancelled or the lease lost meanwhile. Returns the key to pass to ``stopKeeping(_:)``, which reports
+    /// whether `stop` was called.
+    func keep(_ lease: Lease, stop: @escaping @Sendable () -> Void) -> UInt64 {
         let key = nextKey.add(1, ordering: .relaxed).newValue
-        let entry = Entry(lease: lease, handler: handler, renewAfter: .now.advanced(by: interval), ended: nil)
+        let entry = Entry(lease: lease, stop: stop, renewAfter: .now.advanced(by: interval), ended: nil)
         entries.withLock { $0[key] = entry }
         return key
     }
@@ -61,11 +64,12 @@ final class LeaseKeeper: Sendable {
                 $0[key]?.renewAfter = .now.advanced(by: interval)
             }
         } catch let error as CourierError where error.code == .requestCancelled || error.code == .leaseLost {
-            let handler = entries.withLock { entries -> Task<Data, any Error>? in
+            let stop = entries.withLock { entries -> (@Sendable () -> Void)? in
+                guard entries[key] != nil, entries[key]?.ended == nil else { return nil }
                 entries[key]?.ended = error
-                return entries[key]?.handler
+                return entries[key]?.stop
             }
-            handler?.cancel()
+            stop?()
         } catch {
             logger.warning(
                 "could not extend the lease; will try again",

@@ -59,13 +59,11 @@ public struct Worker: Service {
         let keeperTask = Task { await keeper.run() }
         defer { keeperTask.cancel() }
         let slots = WorkerSlots()
-        let tasks = (0..<configuration.concurrency).map { slot in
-            Task { await runSlot(slot, keeper: keeper, slots: slots) }
-        }
-        slots.register(tasks)
         await withGracefulShutdownHandler {
             await withTaskCancellationHandler {
-                for task in tasks { await task.value }
+                await slots.run(count: configuration.concurrency) { slot in
+                    await runSlot(slot, keeper: keeper, slots: slots)
+                }
             } onCancel: {
                 slots.cancelAll()
             }
@@ -81,7 +79,7 @@ public struct Worker: Service {
 
     private func runSlot(_ slot: Int, keeper: LeaseKeeper, slots: WorkerSlots) async {
         var failures = 0
-        while !Task.isCancelled && !slots.isShuttingDown {
+        while !Task.isCancelled && !slots.isStopping {
             var deliveries = backend.consumeRequests().makeAsyncIterator()
             do {
                 while slots.markIdle(slot) {
@@ -89,12 +87,16 @@ public struct Worker: Service {
                     slots.markBusy(slot)
                     guard let delivery else { return }
                     failures = 0
-                    await handle(delivery, keeper: keeper)
+                    if await handle(delivery, slot: slot, keeper: keeper, slots: slots) == .slotCancelled {
+                        // This task was cancelled to stop the handler; the slot goes on in a fresh one.
+                        slots.replace(slot)
+                        return
+                    }
                 }
                 return
             } catch {
                 slots.markBusy(slot)
-                if Task.isCancelled || slots.isShuttingDown { return }
+                if Task.isCancelled || slots.isStopping { return }
                 failures += 1
                 let delay = configuration.retry.delay(afterAttempt: failures)
                 logger.error(
@@ -112,17 +114,24 @@ public struct Worker: Service {
         case leaseEnded(CourierError)
     }
 
-    private func handle(_ delivery: Delivery, keeper: LeaseKeeper) async {
+    private enum SlotState { case usable, slotCancelled }
+
+    /// Runs the handler on the slot's own task and settles the delivery. The lease keeper stops a handler whose
+    /// request was cancelled (or whose lease was lost) by cancelling the slot's task; the caller then replaces
+    /// the slot.
+    private func handle(_ delivery: Delivery, slot: Int, keeper: LeaseKeeper, slots: WorkerSlots) async -> SlotState {
         if logger.logLevel <= .debug { logger(for: delivery).debug("handling request") }
-        let work = Task { [handler, limits] in try await limits.run { try await handler(delivery.request) } }
-        let key = keeper.keep(delivery.lease, for: work)
-        let result = await withTaskCancellationHandler {
-            await work.result
-        } onCancel: {
-            work.cancel()
+        let slotTask = slots.task(of: slot)
+        let key = keeper.keep(delivery.lease) { slotTask?.cancel() }
+        let result: Result<Data, any Error>
+        do {
+            result = .success(try await limits.run { try await handler(delivery.request) })
+        } catch {
+            result = .failure(error)
         }
         let outcome: Outcome
-        if let ended = keeper.stopKeeping(key) {
+        let ended = keeper.stopKeeping(key)
+        if let ended {
             outcome = .leaseEnded(ended)
         } else {
             switch result {
@@ -136,6 +145,7 @@ public struct Worker: Service {
         } catch {
             logger(for: delivery).error("could not settle the request", metadata: ["error": "\(error)"])
         }
+        return ended == nil ? .usable : .slotCancelled
     }
 
     /// The worker's logger with the request's `correlation_id` and `attempt`. Built only for lines that are
