@@ -149,4 +149,25 @@ struct SQLiteProcessTests {
         _ = try await waitForExit(worker, within: 30)
         try await expectSoundFile()
     }
+
+    /// A file the process may read but not write: a clear one-line error, and the file is left as it was. As
+    /// root (CI), file permissions do not apply, so the command runs as `nobody`.
+    @Test func aReadOnlyFileIsAClearErrorAndStaysUntouched() async throws {
+        let created = try await CourierExecutable.run(["submit", "--id", "kept", "data"], environment: environment)
+        #expect(created.exitCode == 0, "\(created.standardError)")
+        let path = environment["SQLITE_PATH"]!
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: path)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: directory.path)
+        let before = try Data(contentsOf: URL(fileURLWithPath: path))
+        if getuid() != 0 { try FileManager.default.setAttributes([.posixPermissions: 0o444], ofItemAtPath: path) }
+        let refused = try await CourierExecutable.run(
+            ["submit", "again"], environment: environment, asNobody: getuid() == 0)
+        #expect(refused.exitCode != 0)
+        #expect(refused.standardError.hasPrefix("courier: "), "\(refused.standardError)")
+        #expect(refused.standardError.split(separator: "\n").count == 1)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
+        let status = try await CourierExecutable.run(["status", "kept"], environment: environment)
+        #expect(status.standardOutput == "pending\n")
+    }
 }

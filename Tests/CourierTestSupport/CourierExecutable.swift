@@ -25,13 +25,17 @@ public enum CourierExecutable {
     }
 
     /// Runs `courier arguments…` with `environment` added to (and overriding) the inherited environment.
+    /// With `asNobody`, runs it as user and group 65534 through `setpriv` (for permission tests as root).
     public static func run(
-        _ arguments: [String], environment: [String: String] = [:], input: String? = nil
+        _ arguments: [String], environment: [String: String] = [:], input: String? = nil, asNobody: Bool = false
     ) async throws -> Outcome {
         var overrides: [Environment.Key: String?] = [:]
         for (key, value) in environment { overrides[Environment.Key(stringLiteral: key)] = value }
+        let executable = asNobody ? "/usr/bin/setpriv" : url.path
+        let prefix = asNobody ? ["--reuid=65534", "--regid=65534", "--clear-groups", url.path] : []
         let result = try await Subprocess.run(
-            .path(.init(url.path)), arguments: Arguments(arguments), environment: .inherit.updating(overrides),
+            .path(.init(executable)), arguments: Arguments(prefix + arguments),
+            environment: .inherit.updating(overrides),
             input: .string(input ?? ""), output: .string(limit: 1 << 20), error: .string(limit: 1 << 20))
         let code: Int32
         switch result.terminationStatus {

@@ -16,6 +16,18 @@ public struct SQLiteError: Error, Sendable, CustomStringConvertible {
 
     /// The same failure as a ``CourierError`` with the code callers compare.
     func courierError(_ what: String) -> CourierError {
-        CourierError(isBusy ? .backendUnavailable : .storageFailure, "\(what): \(description)", underlying: self)
+        CourierError(
+            isBusy ? .backendUnavailable : .storageFailure, "\(what): \(description)\(hint)", underlying: self)
+    }
+
+    /// What to check, for the failures a user can fix.
+    private var hint: String {
+        switch code & 0xff {
+        case SQLITE_CANTOPEN, SQLITE_READONLY, SQLITE_PERM:
+            "; check that the file, its -wal and -shm files and their directory exist and are writable by this user"
+        case SQLITE_NOTADB: "; the file is not an SQLite database (it was left as it is)"
+        case SQLITE_CORRUPT: "; the file is damaged (it was left as it is)"
+        default: ""
+        }
     }
 }
