@@ -35,19 +35,7 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     Benchmark("Memory round trip (publish, claim, answer, wait)") { benchmark in
-        let queue = try MemoryQueueBackend()
-        var consumer = queue.consumeRequests().makeAsyncIterator()
-        let payload = Data(repeating: 7, count: 64)
-        benchmark.startMeasurement()
-        for _ in benchmark.scaledIterations {
-            let request = QueueRequest(payload: payload)
-            try await queue.publishRequest(request)
-            guard let delivery = try await consumer.next() else { break }
-            try await queue.complete(delivery, payload: delivery.request.payload)
-            blackHole(try await queue.subscribe(to: request.correlationID, timeout: .seconds(5)))
-        }
-        benchmark.stopMeasurement()
-        await queue.shutdown()
+        try await measureRoundTrips(on: try MemoryQueueBackend(), benchmark)
     }
 
     // What `courier bench` does, 1,024 round trips per iteration: 32 clients publish and wait while a Worker
@@ -104,18 +92,23 @@ let benchmarks: @Sendable () -> Void = {
         Benchmark("Redis round trip (redis-pubsub)") { benchmark in
             let queue = try await RedisQueueBackend(
                 url: url, wakeMode: .pubSub, configuration: .init(queueName: "bench-\(UUID().uuidString.prefix(8))"))
-            var consumer = queue.consumeRequests().makeAsyncIterator()
-            let payload = Data(repeating: 7, count: 64)
-            benchmark.startMeasurement()
-            for _ in benchmark.scaledIterations {
-                let request = QueueRequest(payload: payload)
-                try await queue.publishRequest(request)
-                guard let delivery = try await consumer.next() else { break }
-                try await queue.complete(delivery, payload: delivery.request.payload)
-                blackHole(try await queue.subscribe(to: request.correlationID, timeout: .seconds(5)))
-            }
-            benchmark.stopMeasurement()
-            await queue.shutdown()
+            try await measureRoundTrips(on: queue, benchmark)
         }
     }
+}
+
+/// One request at a time through `queue`: publish, claim, answer, wait. Shuts the queue down afterwards.
+func measureRoundTrips(on queue: any QueueBackend, _ benchmark: Benchmark) async throws {
+    var consumer = queue.consumeRequests().makeAsyncIterator()
+    let payload = Data(repeating: 7, count: 64)
+    benchmark.startMeasurement()
+    for _ in benchmark.scaledIterations {
+        let request = QueueRequest(payload: payload)
+        try await queue.publishRequest(request)
+        guard let delivery = try await consumer.next() else { break }
+        try await queue.complete(delivery, payload: delivery.request.payload)
+        blackHole(try await queue.subscribe(to: request.correlationID, timeout: .seconds(5)))
+    }
+    benchmark.stopMeasurement()
+    await queue.shutdown()
 }
