@@ -4,22 +4,20 @@ extension QueueEnvironment {
     /// `COURIER_MAX_INFLIGHT`: the most requests the whole process works on at once, or `nil` when unset.
     /// - Throws: ``CourierError`` with code ``CourierError/Code/invalidConfiguration`` unless it is 1…100,000.
     public func maxInFlight() throws(CourierError) -> Int? {
-        guard let text = trimmed("COURIER_MAX_INFLIGHT") else { return nil }
-        guard let value = Int(text), (1...100_000).contains(value) else {
-            throw CourierError(
-                .invalidConfiguration, "COURIER_MAX_INFLIGHT='\(text)' is not a whole number from 1 to 100000")
-        }
-        return value
+        try inFlightLimit("COURIER_MAX_INFLIGHT")
     }
 
     /// `COURIER_GLOBAL_INFLIGHT`: the most requests every process sharing the Redis server works on at once, or
     /// `nil` when unset. Only Redis queue types can honour it.
     /// - Throws: ``CourierError`` with code ``CourierError/Code/invalidConfiguration`` unless it is 1…100,000.
     public func globalInFlight() throws(CourierError) -> Int? {
-        guard let text = trimmed("COURIER_GLOBAL_INFLIGHT") else { return nil }
+        try inFlightLimit("COURIER_GLOBAL_INFLIGHT")
+    }
+
+    private func inFlightLimit(_ name: String) throws(CourierError) -> Int? {
+        guard let text = trimmed(name) else { return nil }
         guard let value = Int(text), (1...100_000).contains(value) else {
-            throw CourierError(
-                .invalidConfiguration, "COURIER_GLOBAL_INFLIGHT='\(text)' is not a whole number from 1 to 100000")
+            throw CourierError(.invalidConfiguration, "\(name)='\(text)' is not a whole number from 1 to 100000")
         }
         return value
     }
