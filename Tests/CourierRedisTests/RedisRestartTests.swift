@@ -19,19 +19,28 @@ struct RedisRestartTests {
         let workerSide = try await RedisQueueBackend(url: url, wakeMode: mode, configuration: configuration)
         let gate = Gate()
         let calls = Mutex<[String: Int]>([:])
-        let worker = Worker(backend: workerSide, configuration: .init(concurrency: 4)) { request in
+        let held = Worker(backend: workerSide, configuration: .init(concurrency: 4)) { request in
             calls.withLock { $0[request.correlationID.rawValue, default: 0] += 1 }
             await gate.wait()
             return request.payload
         }
-        let running = Task { try await worker.run() }
+        let running = Task { try await held.run() }
 
-        // Six requests before the restart: four reach handlers that are held, two stay queued.
-        let before = try (0..<6).map { try CorrelationID("before-\($0)") }
+        // Four requests before the restart reach handlers that are held until after it.
+        let before = try (0..<4).map { try CorrelationID("before-\($0)") }
         for id in before {
             try await client.publishRequest(QueueRequest(correlationID: id, payload: Data(id.rawValue.utf8)))
         }
-        // Six more waiters wait for requests published only after the restart.
+        try await eventually { calls.withLock { $0.count } == 4 }
+        // A second worker process (its own backend) waits on the empty queue: blocked in BLPOP at the restart.
+        let idleSide = try await RedisQueueBackend(url: url, wakeMode: mode, configuration: configuration)
+        let idle = Worker(backend: idleSide, configuration: .init(concurrency: 2)) { request in
+            calls.withLock { $0[request.correlationID.rawValue, default: 0] += 1 }
+            return request.payload
+        }
+        let idleRunning = Task { try await idle.run() }
+        try await eventually { try server.command("CLIENT", "LIST").contains("cmd=blpop") }
+        // Waiters for those four and for six requests published only after the restart.
         let after = try (0..<6).map { try CorrelationID("after-\($0)") }
         let waits = Task {
             try await withThrowingTaskGroup(of: QueueResponse.self) { group in
@@ -39,22 +48,29 @@ struct RedisRestartTests {
                 return try await group.reduce(into: []) { $0.append($1) }
             }
         }
-        try await eventually { calls.withLock { $0.count } == 4 }
-        try await eventually { client.activeWaits >= 12 * 2 }
+        try await eventually { client.activeWaits >= 10 * 2 }
 
         try await server.restart(down: .milliseconds(500))
-        gate.open()
         for id in after {
             try await client.publishRequest(QueueRequest(correlationID: id, payload: Data(id.rawValue.utf8)))
         }
+        // The worker that was blocked takes the new requests while the held handlers are still held.
+        for id in after {
+            let response = try await client.subscribe(to: id, timeout: .seconds(60))
+            #expect(response.status == .completed)
+        }
+        gate.open()
 
         let responses = try await waits.value
         if mode == .pubSub { #expect(try server.command("CLIENT", "LIST").contains("db=2")) }
         #expect(Set(responses.map(\.correlationID)) == Set(before + after))
         #expect(responses.allSatisfy { $0.status == .completed && $0.payload == Data($0.correlationID.rawValue.utf8) })
         let handled = calls.withLock { $0 }
-        #expect(handled.count == 12 && handled.values.allSatisfy { $0 == 1 }, "handler calls: \(handled)")
+        #expect(handled.count == 10 && handled.values.allSatisfy { $0 == 1 }, "handler calls: \(handled)")
 
+        idleRunning.cancel()
+        _ = await idleRunning.result
+        await idleSide.shutdown()
         running.cancel()
         _ = await running.result
         await client.shutdown()
