@@ -5,7 +5,10 @@ import Testing
 /// Certifies the memory adapter exactly as docs/writing-an-adapter.md tells a third party to.
 struct MemoryHarness: ConformanceHarness {
     var declaredCapabilities: QueueCapabilities { [.fifo, .pushWakeups] }
-    var timing: ConformanceTiming { .inProcess }
+    /// Leases, TTLs and bounds generous enough for a loaded 2-core machine running the whole suite at once.
+    var timing: ConformanceTiming {
+        .init(lease: .seconds(2), responseTTL: .seconds(2), wakeBound: .milliseconds(100), scale: 5)
+    }
     var availableHooks: ConformanceHooks { [.resourceProbe] }
 
     func makeBackend(configuration: QueueConfiguration) async throws -> any QueueBackend {

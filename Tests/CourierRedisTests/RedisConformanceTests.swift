@@ -15,8 +15,9 @@ struct RedisHarness: ConformanceHarness {
     let namespace = "test-\(UUID().uuidString.prefix(8))"
 
     var declaredCapabilities: QueueCapabilities { [.fifo, .durable, .shared, .pushWakeups] }
+    /// Leases, TTLs and bounds generous enough for a loaded 2-core machine running the whole suite at once.
     var timing: ConformanceTiming {
-        .init(lease: .seconds(1), responseTTL: .seconds(1), wakeBound: .milliseconds(100), scale: 2)
+        .init(lease: .seconds(2), responseTTL: .seconds(2), wakeBound: .milliseconds(100), scale: 5)
     }
     var availableHooks: ConformanceHooks { [.reopen, .restartServer, .resourceProbe] }
 

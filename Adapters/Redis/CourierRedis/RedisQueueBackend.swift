@@ -234,13 +234,24 @@ public final class RedisQueueBackend: QueueBackend {
     private static func watch(
         _ id: CorrelationID, for time: Duration, channel: any RedisWakeChannel, waiters: RedisWaiters
     ) async {
-        do {
-            if let response = try await channel.startWatching(id, for: time), waiters.resolve(response) {
-                channel.stopWatching(id, answered: true)
-                return
+        var retry = Duration.milliseconds(50)
+        while true {
+            do {
+                if let response = try await channel.startWatching(id, for: time), waiters.resolve(response) {
+                    channel.stopWatching(id, answered: true)
+                    return
+                }
+                break
+            } catch let error as CourierError where error.code == .backendUnavailable && waiters.isWaiting(on: id) {
+                // The connection was lost while the watch was being set up (a restart, say): whether it took
+                // effect is unknown, and starting it again is harmless, so try again while anybody waits; the
+                // waiters' own timeouts bound this.
+                try? await Task.sleep(for: retry)
+                retry = min(retry * 2, .seconds(1))
+            } catch {
+                if waiters.fail(id, with: error) { channel.stopWatching(id, answered: false) }
+                break
             }
-        } catch {
-            if waiters.fail(id, with: error) { channel.stopWatching(id, answered: false) }
         }
         // Every waiter may have left (timed out, cancelled) while the subscription was being set up; its
         // stopWatching then found nothing to stop, so the watch this task just opened must be closed here.
