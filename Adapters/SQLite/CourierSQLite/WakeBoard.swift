@@ -1,12 +1,11 @@
-import Dispatch
+import Courier
 import Synchronization
 
 /// In-process wake-ups for tasks waiting on a key (a correlation id, or consumers), without lost signals:
 /// a waiter reads the key's generation before checking the store and waits only if it has not moved since.
 ///
-/// Wait timeouts share one dispatch timer (armed for the earliest deadline) instead of a sleeping task per wait.
-final class WakeBoard: @unchecked Sendable {
-    // `timer` is set once in `init` and only re-armed (thread-safe in libdispatch); the rest is in `state`.
+/// Wait timeouts share one ``TimeoutScheduler`` instead of a sleeping task per wait.
+final class WakeBoard: Sendable {
     struct Generation: Equatable {
         var key: UInt64
         var global: UInt64
@@ -15,7 +14,7 @@ final class WakeBoard: @unchecked Sendable {
     private struct Waiter {
         var key: String
         var continuation: CheckedContinuation<Void, Never>
-        var deadline: ContinuousClock.Instant
+        var timeout: TimeoutScheduler.Token?
     }
 
     private struct State {
@@ -23,21 +22,19 @@ final class WakeBoard: @unchecked Sendable {
         var global: UInt64 = 0
         var waiters: [UInt64: Waiter] = [:]
         var nextToken: UInt64 = 0
-        /// When the timer is armed to fire, if it is.
-        var timerDeadline: ContinuousClock.Instant?
     }
 
     private let state = Mutex(State())
-    private let timer: any DispatchSourceTimer
+    private let timeouts = TimeoutScheduler()
 
-    init() {
-        timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "courier.sqlite.wake-timeouts"))
-        timer.setEventHandler { [weak self] in self?.expireWaiters() }
-        timer.activate()
-    }
+    deinit { timeouts.close() }
 
-    deinit {
-        timer.cancel()
+    /// Resumes woken waiters and cancels their timeouts, outside the lock.
+    private func wake(_ waiters: [Waiter]) {
+        for waiter in waiters {
+            if let timeout = waiter.timeout { timeouts.cancel(timeout) }
+            waiter.continuation.resume()
+        }
     }
 
     /// The generation to pass to ``wait(for:since:timeout:)`` after checking the store.
@@ -47,32 +44,27 @@ final class WakeBoard: @unchecked Sendable {
 
     /// Wakes every waiter on `key`.
     func notify(_ key: String) {
-        let woken = state.withLock { state -> [CheckedContinuation<Void, Never>] in
-            state.generations[key, default: 0] &+= 1
-            let tokens = state.waiters.filter { $0.value.key == key }.map(\.key)
-            return tokens.compactMap { state.waiters.removeValue(forKey: $0)?.continuation }
-        }
-        for continuation in woken { continuation.resume() }
+        wake(
+            state.withLock { state in
+                state.generations[key, default: 0] &+= 1
+                let tokens = state.waiters.filter { $0.value.key == key }.map(\.key)
+                return tokens.compactMap { state.waiters.removeValue(forKey: $0) }
+            })
     }
 
     /// Wakes one waiter on `key` (the others stay asleep); used to hand work to one idle consumer at a time.
     func notifyOne(_ key: String) {
-        let woken = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            state.generations[key, default: 0] &+= 1
-            guard let token = state.waiters.first(where: { $0.value.key == key })?.key else { return nil }
-            return state.waiters.removeValue(forKey: token)?.continuation
-        }
-        woken?.resume()
+        notify(key, upTo: 1)
     }
 
     /// Wakes up to `count` waiters on `key` (the others stay asleep); with 0, only marks the key as changed.
     func notify(_ key: String, upTo count: Int) {
-        let woken = state.withLock { state -> [CheckedContinuation<Void, Never>] in
-            state.generations[key, default: 0] &+= 1
-            let tokens = state.waiters.lazy.filter { $0.value.key == key }.prefix(count).map(\.key)
-            return Array(tokens).compactMap { state.waiters.removeValue(forKey: $0)?.continuation }
-        }
-        for continuation in woken { continuation.resume() }
+        wake(
+            state.withLock { state in
+                state.generations[key, default: 0] &+= 1
+                let tokens = state.waiters.lazy.filter { $0.value.key == key }.prefix(count).map(\.key)
+                return Array(tokens).compactMap { state.waiters.removeValue(forKey: $0) }
+            })
     }
 
     /// Marks that the store changed without waking anyone: a task that read its generation before this call
@@ -86,12 +78,12 @@ final class WakeBoard: @unchecked Sendable {
 
     /// Wakes every waiter.
     func notifyAll() {
-        let woken = state.withLock { state -> [CheckedContinuation<Void, Never>] in
-            state.global &+= 1
-            defer { state.waiters = [:] }
-            return state.waiters.values.map(\.continuation)
-        }
-        for continuation in woken { continuation.resume() }
+        wake(
+            state.withLock { state in
+                state.global &+= 1
+                defer { state.waiters = [:] }
+                return Array(state.waiters.values)
+            })
     }
 
     /// Whether anyone is waiting.
@@ -102,7 +94,6 @@ final class WakeBoard: @unchecked Sendable {
 
     /// Returns when `key` is notified after `generation`, when `timeout` passes, or when the task is cancelled.
     func wait(for key: String, since generation: Generation, timeout: Duration) async {
-        let deadline = ContinuousClock.now.advanced(by: timeout)
         let token = state.withLock { state -> UInt64 in
             state.nextToken &+= 1
             return state.nextToken
@@ -112,42 +103,21 @@ final class WakeBoard: @unchecked Sendable {
                 let ready = state.withLock { state -> Bool in
                     let now = Generation(key: state.generations[key] ?? 0, global: state.global)
                     if now != generation || Task.isCancelled { return true }
-                    state.waiters[token] = Waiter(key: key, continuation: continuation, deadline: deadline)
-                    if state.timerDeadline.map({ deadline < $0 }) ?? true {
-                        state.timerDeadline = deadline
-                        arm(for: deadline)
+                    state.waiters[token] = Waiter(key: key, continuation: continuation, timeout: nil)
+                    state.waiters[token]?.timeout = timeouts.schedule(after: timeout) { [weak self] in
+                        self?.expire(token)
                     }
                     return false
                 }
                 if ready { continuation.resume() }
             }
         } onCancel: {
-            state.withLock { $0.waiters.removeValue(forKey: token) }?.continuation.resume()
+            if let waiter = state.withLock({ $0.waiters.removeValue(forKey: token) }) { wake([waiter]) }
         }
     }
 
-    /// Resumes the waiters whose deadline passed and re-arms the timer for the earliest remaining one.
-    private func expireWaiters() {
-        let expired = state.withLock { state -> [CheckedContinuation<Void, Never>] in
-            let now = ContinuousClock.now
-            let tokens = state.waiters.filter { $0.value.deadline <= now }.map(\.key)
-            let expired = tokens.compactMap { state.waiters.removeValue(forKey: $0)?.continuation }
-            state.timerDeadline = state.waiters.values.map(\.deadline).min()
-            if let next = state.timerDeadline { arm(for: next) }
-            return expired
-        }
-        for continuation in expired { continuation.resume() }
-    }
-
-    private func arm(for deadline: ContinuousClock.Instant) {
-        let nanoseconds = max(0, (deadline - .now).nanosecondsForDispatch)
-        timer.schedule(deadline: .now() + .nanoseconds(nanoseconds), leeway: .microseconds(500))
-    }
-}
-
-extension Duration {
-    /// Whole nanoseconds, capped at a day (waits re-check long before that).
-    fileprivate var nanosecondsForDispatch: Int {
-        Int(min(components.seconds, 86_400)) * 1_000_000_000 + Int(components.attoseconds / 1_000_000_000)
+    /// Ends one wait whose timeout passed.
+    private func expire(_ token: UInt64) {
+        state.withLock { $0.waiters.removeValue(forKey: token) }?.continuation.resume()
     }
 }

@@ -1,17 +1,22 @@
+import Dispatch
 import HeapModule
 import Synchronization
 
-/// Runs actions at deadlines from one sleeping task, for adapters with many short-lived timeouts (one per
+/// Runs actions at deadlines from one dispatch timer, for adapters with many short-lived timeouts (one per
 /// waiting `subscribe`).
 ///
 /// One `Task.sleep` per timeout would cost a task and a timer per waiter, and on Linux a cancelled sleep keeps
 /// its timer (and memory) until the original deadline: at 10,000 answered waits a second with a 300 s timeout,
-/// that is three million dormant timers. The scheduler keeps deadlines in a heap and one task asleep until the
-/// earliest (at most one second at a time, so a sleep cut short by an earlier deadline is retained briefly).
+/// that is three million dormant timers. The scheduler keeps deadlines in a heap and one dispatch timer armed
+/// for the earliest; re-arming a dispatch timer retains nothing.
 ///
-/// Actions run outside the scheduler's lock, on the cooperative pool, and must not block. An action runs at most
-/// once; a cancelled one never runs.
-public final class TimeoutScheduler: Sendable {
+/// Actions run outside the scheduler's lock, on the timer's serial queue (not the cooperative pool), and must
+/// be quick and never block: resuming a continuation is the intended use. An action runs at most once; a
+/// cancelled one never runs.
+public final class TimeoutScheduler: @unchecked Sendable {
+    // `timer` is created in `init` and only re-armed or cancelled (thread-safe in libdispatch); the rest is
+    // in `state`.
+
     /// Identifies a scheduled action, for ``cancel(_:)``.
     public struct Token: Hashable, Sendable {
         fileprivate let value: UInt64
@@ -29,16 +34,21 @@ public final class TimeoutScheduler: Sendable {
         var heap = Heap<Entry>()
         var actions: [UInt64: (deadline: ContinuousClock.Instant, action: @Sendable () -> Void)] = [:]
         var nextToken: UInt64 = 0
-        var sleeper: Task<Void, Never>?
-        var sleepingUntil: ContinuousClock.Instant?
+        var armedFor: ContinuousClock.Instant?
         var closed = false
     }
 
-    private static let longestSleep: Duration = .seconds(1)
     private let state = Mutex(State())
+    private let timer: any DispatchSourceTimer
 
-    /// Creates an idle scheduler; its task starts with the first deadline.
-    public init() {}
+    /// Creates an idle scheduler; its timer is armed with the first deadline.
+    public init() {
+        timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "courier.timeouts"))
+        timer.setEventHandler { [weak self] in self?.fire() }
+        timer.activate()
+    }
+
+    deinit { timer.cancel() }
 
     /// Runs `action` once `delay` has passed, unless cancelled first. After ``close()`` nothing is scheduled.
     @discardableResult
@@ -50,7 +60,7 @@ public final class TimeoutScheduler: Sendable {
             guard !state.closed else { return Token(value: token) }
             state.actions[token] = (deadline, action)
             state.heap.insert(Entry(deadline: deadline, token: token))
-            if state.sleepingUntil.map({ deadline < $0 }) ?? true { arm(&state, until: deadline) }
+            if state.armedFor.map({ deadline < $0 }) ?? true { arm(&state, for: deadline) }
             return Token(value: token)
         }
     }
@@ -69,42 +79,36 @@ public final class TimeoutScheduler: Sendable {
     /// Actions scheduled and neither run nor cancelled.
     public var pendingCount: Int { state.withLock { $0.actions.count } }
 
-    /// Cancels every pending action and stops the task.
+    /// Cancels every pending action and stops the timer.
     public func close() {
-        let sleeper = state.withLock { state in
+        state.withLock { state in
             state.closed = true
             state.actions = [:]
             state.heap = Heap()
-            state.sleepingUntil = nil
-            defer { state.sleeper = nil }
-            return state.sleeper
+            state.armedFor = nil
         }
-        sleeper?.cancel()
+        timer.cancel()
     }
 
-    private func arm(_ state: inout State, until deadline: ContinuousClock.Instant) {
-        let wake = min(deadline, ContinuousClock.now.advanced(by: Self.longestSleep))
-        state.sleeper?.cancel()
-        state.sleepingUntil = wake
-        state.sleeper = Task { [weak self] in
-            try? await Task.sleep(until: wake, clock: .continuous)
-            guard !Task.isCancelled else { return }
-            self?.fire()
-        }
+    private func arm(_ state: inout State, for deadline: ContinuousClock.Instant) {
+        state.armedFor = deadline
+        let delay = max(.zero, ContinuousClock.now.duration(to: deadline))
+        let (seconds, attoseconds) = delay.components
+        let nanoseconds = Int(min(seconds, 86_400)) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)
+        timer.schedule(deadline: .now() + .nanoseconds(nanoseconds), leeway: .microseconds(500))
     }
 
     private func fire() {
         let now = ContinuousClock.now
         let due = state.withLock { state -> [@Sendable () -> Void] in
-            state.sleeper = nil
-            state.sleepingUntil = nil
+            state.armedFor = nil
             var due: [@Sendable () -> Void] = []
             while let first = state.heap.min, first.deadline <= now {
                 state.heap.removeMin()
                 if let entry = state.actions.removeValue(forKey: first.token) { due.append(entry.action) }
             }
             while let first = state.heap.min, state.actions[first.token] == nil { state.heap.removeMin() }
-            if let next = state.heap.min, !state.closed { arm(&state, until: next.deadline) }
+            if let next = state.heap.min, !state.closed { arm(&state, for: next.deadline) }
             return due
         }
         for action in due { action() }
