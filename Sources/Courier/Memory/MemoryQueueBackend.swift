@@ -5,8 +5,8 @@ import Synchronization
 ///
 /// `let backend = try MemoryQueueBackend()` is all a test needs. It honours the whole ``QueueBackend``
 /// contract with ``QueueCapabilities/fifo`` and ``QueueCapabilities/pushWakeups``: nothing polls — consumers and
-/// waiters are resumed directly, and one timer task sleeps until the next lease expiry, retry, request deadline
-/// or response expiry. It is neither durable nor shared: its requests vanish with the process, and another
+/// waiters are resumed directly, and one timer (a ``TimeoutScheduler``) fires at the next lease expiry, retry,
+/// request deadline or response expiry. It is neither durable nor shared: its requests vanish with the process, and another
 /// process (or another instance) never sees them.
 ///
 /// Safe to use from any number of tasks; every operation takes one short lock and never blocks a thread.
@@ -18,6 +18,7 @@ public final class MemoryQueueBackend: QueueBackend {
 
     private let state: Mutex<MemoryQueueState>
     private let waiterTokens = Atomic<UInt64>(0)
+    private let timeouts = TimeoutScheduler()
 
     /// Creates an empty queue.
     /// - Throws: ``CourierError`` when the configuration is invalid (see ``QueueConfiguration/validate()``).
@@ -28,7 +29,7 @@ public final class MemoryQueueBackend: QueueBackend {
     }
 
     deinit {
-        state.withLock { $0.timer?.cancel() }
+        timeouts.close()
     }
 
     // MARK: Requests
@@ -222,7 +223,7 @@ public final class MemoryQueueBackend: QueueBackend {
         mutate { state, _, effects in
             guard !state.isShutDown else { return }
             state.isShutDown = true
-            state.timer?.cancel()
+            if let timer = state.timer { timeouts.cancel(timer) }
             state.timer = nil
             while let consumer = state.consumers.popFirst() { effects.deliveries.append((consumer.continuation, nil)) }
             let error = CourierError(.shutDown, "the memory queue '\(configuration.queueName)' was shut down")
@@ -275,12 +276,8 @@ public final class MemoryQueueBackend: QueueBackend {
     private func schedule(_ state: inout MemoryQueueState, at wake: ContinuousClock.Instant) {
         if let current = state.timerDeadline, current <= wake { return }
         state.timerDeadline = wake
-        state.timer?.cancel()
-        state.timer = Task { [weak self] in
-            try? await Task.sleep(until: wake, clock: .continuous)
-            guard !Task.isCancelled else { return }
-            self?.fire()
-        }
+        if let timer = state.timer { timeouts.cancel(timer) }
+        state.timer = timeouts.schedule(after: ContinuousClock.now.duration(to: wake)) { [weak self] in self?.fire() }
     }
 
     private func fire() {

@@ -48,7 +48,7 @@ struct MemoryQueueState {
     var nextToken: UInt64 = 1
     var isShutDown = false
     var timerDeadline: Instant?
-    var timer: Task<Void, Never>?
+    var timer: TimeoutScheduler.Token?
 
     init(configuration: QueueConfiguration) { self.configuration = configuration }
 
