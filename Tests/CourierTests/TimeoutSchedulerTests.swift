@@ -8,9 +8,9 @@ struct TimeoutSchedulerTests {
         let scheduler = TimeoutScheduler()
         let fired = Mutex<[Int]>([])
         scheduler.schedule(after: .milliseconds(300)) { fired.withLock { $0.append(3) } }
-        let cancelled = scheduler.schedule(after: .milliseconds(100)) { fired.withLock { $0.append(99) } }
+        let cancelled = scheduler.schedule(after: .milliseconds(400)) { fired.withLock { $0.append(99) } }
         scheduler.schedule(after: .milliseconds(200)) { fired.withLock { $0.append(2) } }
-        // Earlier than everything scheduled so far: the sleeping task must be re-armed.
+        // Earlier than everything scheduled so far: the timer must be re-armed.
         scheduler.schedule(after: .milliseconds(20)) { fired.withLock { $0.append(1) } }
         scheduler.cancel(cancelled)
         scheduler.cancel(cancelled)
@@ -31,9 +31,10 @@ struct TimeoutSchedulerTests {
             scheduler.cancel(token)
         }
         #expect(scheduler.pendingCount == 0)
-        scheduler.schedule(after: .milliseconds(10)) { fired.add(1, ordering: .relaxed) }
+        // Far enough out that a loaded machine cannot reach the deadline before close() runs.
+        scheduler.schedule(after: .milliseconds(500)) { fired.add(1, ordering: .relaxed) }
         scheduler.close()
-        try await Task.sleep(for: .milliseconds(100))
+        try await Task.sleep(for: .milliseconds(800))
         #expect(fired.load(ordering: .relaxed) == 0, "close() cancels what was pending")
     }
 }
