@@ -15,7 +15,7 @@ struct SQLiteHarness: ConformanceHarness {
     var declaredCapabilities: QueueCapabilities { [.fifo, .durable, .shared] }
     /// Leases, TTLs and bounds generous enough for a loaded 2-core machine running the whole suite at once.
     var timing: ConformanceTiming {
-        .init(lease: .seconds(2), responseTTL: .seconds(2), wakeBound: .milliseconds(100), scale: 5)
+        .init(lease: .seconds(4), responseTTL: .seconds(2), wakeBound: .milliseconds(100), scale: 10)
     }
     var availableHooks: ConformanceHooks { [.reopen, .resourceProbe] }
 
