@@ -113,6 +113,9 @@ extension RedisConnection {
         for (command, reply) in zip(handshake, replies) {
             if case .error(let message) = reply {
                 drop(wire, reason: "handshake refused")
+                if message.hasPrefix("LOADING") {
+                    throw CourierError(.backendUnavailable, "Redis at \(options.endpoint) is still loading its data")
+                }
                 let what = command.name == "AUTH" ? "refused the credentials" : "refused \(command.name)"
                 throw CourierError(.invalidConfiguration, "Redis at \(options.endpoint) \(what): \(message)")
             }

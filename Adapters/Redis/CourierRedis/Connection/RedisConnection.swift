@@ -95,8 +95,25 @@ final class RedisConnection: Sendable {
     }
 
     /// Sends a command and returns its reply; an error reply is returned as ``RedisValue/error(_:)``.
+    ///
+    /// A server that is still loading its data after a restart answers `LOADING` without running the command;
+    /// the command is sent again (with backoff) for up to the reconnect window, like a command queued while the
+    /// connection was down.
     /// - Parameter blockTime: how long the server may legitimately hold the reply (a blocking command's timeout).
     func send(_ command: RedisCommand, blockTime: Duration = .zero) async throws -> RedisValue {
+        let started = ContinuousClock.now
+        var delay = Duration.milliseconds(20)
+        while true {
+            let reply = try await sendOnce(command, blockTime: blockTime)
+            guard case .error(let message) = reply, message.hasPrefix("LOADING"),
+                started.duration(to: .now) < options.reconnectWindow
+            else { return reply }
+            try await Task.sleep(for: delay)
+            delay = min(delay * 2, .milliseconds(500))
+        }
+    }
+
+    private func sendOnce(_ command: RedisCommand, blockTime: Duration) async throws -> RedisValue {
         try await withCheckedThrowingContinuation { continuation in
             enqueue(
                 Pending(
