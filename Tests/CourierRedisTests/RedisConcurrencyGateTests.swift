@@ -73,6 +73,28 @@ struct RedisConcurrencyGateTests {
         survivor.close()
     }
 
+    @Test func aHeldSlotIsRenewedPastItsLease() async throws {
+        let server = try await RedisTestServer.shared()
+        let name = "renew-\(UUID().uuidString.prefix(8))"
+        let holder = try await RedisConcurrencyGate(url: server.url, name: name, limit: 1, slotLease: .seconds(3))
+        let other = try await RedisConcurrencyGate(url: server.url, name: name, limit: 1, slotLease: .seconds(3))
+        let permit = try await holder.acquire()
+        let taken = Atomic<Bool>(false)
+        let competitor = Task {
+            let permit = try await other.acquire()
+            taken.store(true, ordering: .relaxed)
+            return permit
+        }
+        // Well past the 3 s lease: only renewals (every second) keep the slot from going to the competitor.
+        try await Task.sleep(for: .seconds(4.5))
+        let stolen = taken.load(ordering: .relaxed)
+        #expect(!stolen, "the slot expired while its holder still held it")
+        await holder.release(permit)
+        await other.release(try await competitor.value)
+        holder.close()
+        other.close()
+    }
+
     @Test func aReleaseWakesAWaiterInAnotherProcessAndCancelledWaitsTakeNothing() async throws {
         let server = try await RedisTestServer.shared()
         let name = "wake-\(UUID().uuidString.prefix(8))"

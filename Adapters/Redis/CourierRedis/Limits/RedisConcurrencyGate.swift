@@ -8,7 +8,7 @@ import Synchronization
 /// host that uses the same server, namespace and ``name`` (`COURIER_GLOBAL_INFLIGHT`), because a provider's quota
 /// is per account, not per process.
 ///
-/// Slots are leased: a holder renews its slot every third of ``slotLease`` while it works, so the slots of a
+/// Slots are leased: a holder renews its slots every third of ``slotLease`` while it works, so the slots of a
 /// process that crashed come back within ``slotLease``. Waiting costs no polling: a release pushes a token that
 /// wakes one blocked waiter anywhere; while the gate is full a waiting process blocks (on a connection of its
 /// own, never on the cooperative pool) until a release or the earliest slot's expiry. Local waiters are served
@@ -33,7 +33,9 @@ public final class RedisConcurrencyGate: ConcurrencyGate {
         var waiters: Deque<Waiter> = []
         var nextID: UInt64 = 0
         var acquiring = false
-        var renewals: [String: Task<Void, Never>] = [:]
+        /// Tokens of the slots this process holds, renewed together by `renewer`.
+        var held: Set<String> = []
+        var renewer: Task<Void, Never>?
         var closed = false
     }
 
@@ -116,9 +118,7 @@ public final class RedisConcurrencyGate: ConcurrencyGate {
 
     /// Gives a slot back and wakes one waiter anywhere. See ``ConcurrencyGate/release(_:)``.
     public func release(_ permit: GatePermit) async {
-        let renewal = state.withLock { $0.renewals.removeValue(forKey: permit.token) }
-        guard let renewal else { return }
-        renewal.cancel()
+        guard state.withLock({ $0.held.remove(permit.token) != nil }) else { return }
         do {
             _ = try await scripts.release.run(
                 on: commands, prefix: prefix, [.string(permit.token), .integer(limit), .integer(leaseMilliseconds)])
@@ -130,17 +130,17 @@ public final class RedisConcurrencyGate: ConcurrencyGate {
     }
 
     /// Permits this process holds now.
-    public var heldPermits: Int { state.withLock { $0.renewals.count } }
+    public var heldPermits: Int { state.withLock { $0.held.count } }
 
     /// Stops renewing held slots (they come back when their leases run out), fails waiting callers with
     /// `shutDown` and closes the connections.
     public func close() {
-        let (waiters, renewals) = state.withLock { state in
+        let (waiters, renewer) = state.withLock { state in
             state.closed = true
-            defer { (state.waiters, state.renewals) = ([], [:]) }
-            return (state.waiters, state.renewals)
+            defer { (state.waiters, state.held, state.renewer) = ([], [], nil) }
+            return (state.waiters, state.renewer)
         }
-        for renewal in renewals.values { renewal.cancel() }
+        renewer?.cancel()
         for waiter in waiters { waiter.continuation.resume(throwing: CourierError(.shutDown, "the gate was closed")) }
         commands.close()
         blocking.close()
@@ -180,14 +180,19 @@ public final class RedisConcurrencyGate: ConcurrencyGate {
         }
     }
 
-    /// Gives a taken slot to the oldest local waiter and starts renewing it; gives it back if nobody waits.
+    /// Gives a taken slot to the oldest local waiter (its renewal starts with it); gives it back if nobody waits.
     private func hand(_ permit: GatePermit) {
-        let renewal = Task { [weak self] in
-            guard let self else { return }
-            await self.renew(permit)
-        }
+        let interval = slotLease / 3
         let waiter = state.withLock { state -> Waiter? in
-            state.renewals[permit.token] = renewal
+            state.held.insert(permit.token)
+            if state.renewer == nil && !state.closed {
+                state.renewer = Task { [weak self] in
+                    while (try? await Task.sleep(for: interval)) != nil {
+                        guard let self else { return }
+                        await self.renewHeldSlots()
+                    }
+                }
+            }
             return state.closed ? nil : state.waiters.popFirst()
         }
         if let waiter {
@@ -197,18 +202,17 @@ public final class RedisConcurrencyGate: ConcurrencyGate {
         }
     }
 
-    private func renew(_ permit: GatePermit) async {
-        while !Task.isCancelled {
-            try? await Task.sleep(for: slotLease / 3)
-            if Task.isCancelled { return }
+    /// Renews every slot this process holds. One task calls it every third of the slot lease (like the
+    /// worker's lease keeper), so releasing a permit cancels no sleeping task.
+    private func renewHeldSlots() async {
+        for token in state.withLock({ $0.held }) {
             do {
                 let reply = try await scripts.renew.run(
-                    on: commands, prefix: prefix, [.string(permit.token), .integer(leaseMilliseconds)])
-                if reply.integer == 0 {
+                    on: commands, prefix: prefix, [.string(token), .integer(leaseMilliseconds)])
+                if reply.integer == 0, state.withLock({ $0.held.remove(token) != nil }) {
                     logger.warning(
                         "a gate slot expired while its work was still running; the limit may be exceeded",
                         metadata: ["gate": "\(name)"])
-                    return
                 }
             } catch {
                 logger.warning("could not renew a gate slot", metadata: ["gate": "\(name)", "error": "\(error)"])
