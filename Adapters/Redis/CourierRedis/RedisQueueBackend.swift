@@ -53,7 +53,9 @@ public final class RedisQueueBackend: QueueBackend {
 
     let store: RedisQueueStore
     let commands: RedisConnection
-    let waiters = RedisWaiters()
+    /// The instance's one timer: waiter timeouts and request deadlines.
+    let timeouts = TimeoutScheduler()
+    let waiters: RedisWaiters
     let consumers: RedisConsumerLoop
     let channel: any RedisWakeChannel
     let settle: RedisSettle
@@ -94,6 +96,7 @@ public final class RedisQueueBackend: QueueBackend {
             keys: RedisKeys(namespace: options.namespace, queue: configuration.queueName),
             scripts: RedisScripts(wake: wakeMode), configuration: configuration)
         self.store = store
+        waiters = RedisWaiters(timeouts: timeouts)
         let waiters = self.waiters
         commands = try await RedisConnection.open(connection, role: "commands")
         let commands = self.commands
@@ -141,10 +144,10 @@ public final class RedisQueueBackend: QueueBackend {
         try await store.publish(request, on: commands)
         if let deadline = request.deadline {
             // Time the request out on schedule even when no consumer is running anywhere.
-            Task { [weak self] in
-                try? await Task.sleep(for: .milliseconds(max(0, Int(deadline.timeIntervalSinceNow * 1000)) + 5))
+            let delay = Duration.milliseconds(max(0, Int(deadline.timeIntervalSinceNow * 1000)) + 5)
+            timeouts.schedule(after: delay) { [weak self] in
                 guard let self, !self.isShutDown else { return }
-                _ = try? await self.store.claim(0, on: self.commands)
+                Task { _ = try? await self.store.claim(0, on: self.commands) }
             }
         }
     }
@@ -216,7 +219,7 @@ public final class RedisQueueBackend: QueueBackend {
                     }
                     return
                 }
-                let timer = waiters.timeouts.schedule(after: timeout) {
+                let timer = timeouts.schedule(after: timeout) {
                     let error = CourierError(.timedOut, "no response to \(correlationID) within \(timeout)")
                     if waiters.remove(correlationID, token: token, with: error) {
                         channel.stopWatching(correlationID, answered: false)
@@ -299,6 +302,7 @@ public final class RedisQueueBackend: QueueBackend {
         maintenance?.cancel()
         consumers.close()
         waiters.close(with: CourierError(.shutDown, "the Redis queue '\(configuration.queueName)' was shut down"))
+        timeouts.close()
         channel.close()
         commands.close()
     }

@@ -46,7 +46,6 @@ extension RedisConnection {
                         state.connected = true
                         state.disconnectedSince = nil
                         state.lastError = nil
-                        if everConnected { state.reconnections += 1 }
                         defer { state.opening = nil }
                         return state.opening
                     }

@@ -31,7 +31,8 @@ final class RedisConnection: Sendable {
         var command: RedisCommand
         var completion: Completion?
         var blockTime: Duration
-        var enqueuedAt: ContinuousClock.Instant
+        /// When the caller handed it over (for the reconnect window).
+        var enqueuedAt = ContinuousClock.now
     }
 
     struct State {
@@ -43,7 +44,6 @@ final class RedisConnection: Sendable {
         var lastError: CourierError?
         var opening: CheckedContinuation<Void, any Error>?
         var commandsSent = 0
-        var reconnections = 0
     }
 
     let options: RedisConnectionOptions
@@ -78,7 +78,8 @@ final class RedisConnection: Sendable {
 
     /// Connects (TCP, `AUTH`, `SELECT`) and starts the connection's thread.
     /// - Throws: ``CourierError`` with code ``CourierError/Code/backendUnavailable`` when the server cannot be
-    ///   reached or refuses the credentials within ``RedisConnectionOptions/connectTimeout``.
+    ///   reached within ``RedisConnectionOptions/connectTimeout``, ``CourierError/Code/invalidConfiguration``
+    ///   when it refuses the credentials or the database.
     static func open(
         _ options: RedisConnectionOptions, role: String, subscriber: Subscriber? = nil,
         onReconnect: (@Sendable () -> Void)? = nil
@@ -116,20 +117,16 @@ final class RedisConnection: Sendable {
     private func sendOnce(_ command: RedisCommand, blockTime: Duration) async throws -> RedisValue {
         try await withCheckedThrowingContinuation { continuation in
             enqueue(
-                Pending(
-                    command: command, completion: { continuation.resume(with: $0) }, blockTime: blockTime,
-                    enqueuedAt: .now))
+                Pending(command: command, completion: { continuation.resume(with: $0) }, blockTime: blockTime))
         }
     }
 
     /// Sends a command whose answer arrives as a pub/sub push, not as a reply (subscriber connections only).
     func sendWithoutReply(_ command: RedisCommand) {
-        enqueue(Pending(command: command, completion: nil, blockTime: .zero, enqueuedAt: .now))
+        enqueue(Pending(command: command, completion: nil, blockTime: .zero))
     }
 
     private func enqueue(_ pending: Pending) {
-        var pending = pending
-        pending.enqueuedAt = .now
         // The lock guards only the queue; the wake-up write happens outside it, so callers on the cooperative
         // pool never wait behind a system call.
         let outcome: Result<Bool, CourierError> = state.withLock { state in
@@ -155,9 +152,6 @@ final class RedisConnection: Sendable {
 
     /// Commands handed to this connection so far.
     var commandsSent: Int { state.withLock { $0.commandsSent } }
-
-    /// How many times the connection was re-established after a loss.
-    var reconnections: Int { state.withLock { $0.reconnections } }
 
     /// Closes the socket and stops the thread; queued and unanswered commands fail with
     /// ``CourierError/Code/shutDown``.

@@ -26,8 +26,10 @@ final class RedisWaiters: Sendable {
     enum Added { case first, joined, closed }
 
     private let state = Mutex(State())
-    /// One timer for every waiter's timeout.
-    let timeouts = TimeoutScheduler()
+    /// The backend's timer, on which every waiter's timeout is scheduled.
+    let timeouts: TimeoutScheduler
+
+    init(timeouts: TimeoutScheduler) { self.timeouts = timeouts }
 
     func makeToken() -> UInt64 {
         state.withLock { state in
@@ -94,7 +96,6 @@ final class RedisWaiters: Sendable {
 
     /// Fails every waiter and refuses new ones.
     func close(with error: any Error) {
-        defer { timeouts.close() }
         let entries = state.withLock { state in
             state.closed = true
             defer { state.entries = [:] }
