@@ -53,10 +53,10 @@ enum BackendFactory {
     }
 
     /// Commands `backend` has sent to its store, for adapters that count them (Redis); nil otherwise.
-    static func commandsSent(by backend: any QueueBackend) async -> Int? {
+    static func commandsSent(by backend: any QueueBackend) -> Int? {
         let unwrapped = (backend as? InstrumentedQueueBackend)?.base ?? backend
         guard let redis = unwrapped as? RedisQueueBackend else { return nil }
-        return await redis.commandsSent
+        return redis.commandsSent
     }
 
     /// Builds the backend for a command that must reach requests held by other processes.

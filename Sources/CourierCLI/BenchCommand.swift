@@ -68,7 +68,7 @@ struct BenchCommand: AsyncParsableCommand {
         let result = await load.run()
         for task in workerTasks { task.cancel() }
         for task in workerTasks { _ = try? await task.value }
-        let commands = await BackendFactory.commandsSent(by: backend)
+        let commands = BackendFactory.commandsSent(by: backend)
         await backend.shutdown()
         report(result, queueType: queueType, commands: commands)
         if result.failures > 0 { throw CommandFailure.requestFailed("\(result.failures) round trips failed") }

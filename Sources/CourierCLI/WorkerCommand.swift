@@ -82,7 +82,7 @@ struct WorkerCommand: AsyncParsableCommand {
             await backend.shutdown()
             throw error
         }
-        let commands = await BackendFactory.commandsSent(by: backend)
+        let commands = BackendFactory.commandsSent(by: backend)
         await backend.shutdown()
         logger.info("worker stopped", metadata: commands.map { ["store_commands": "\($0)"] } ?? [:])
     }

@@ -88,7 +88,7 @@ struct RedisResourceTests {
         let held = try Self.connections(server)
         #expect(held <= 3, "1,000 waiters hold \(held) connections")
         // By its own count: the command connection and the subscriber (or reply) connection; no consumer here.
-        try await eventually { await backend.openConnections == 2 }
+        try await eventually { backend.openConnections == 2 }
         // Answer them all from a second instance (the worker side): every waiter wakes, nothing is left behind.
         let responder = try await Self.backend(mode, server, namespace: "budget")
         for id in ids { _ = try await responder.publishResponse(.completed(id, payload: Data()), settling: nil) }

@@ -339,23 +339,13 @@ public final class RedisQueueBackend: QueueBackend {
 
     /// Commands this instance has sent to Redis on all its connections (for measuring; see docs/performance.md).
     public var commandsSent: Int {
-        get async {
-            let lazy = [consumers.connection, channel.connection]
-            var total = commands.commandsSent
-            for connection in lazy { total += await connection.commandsSent }
-            return total
-        }
+        commands.commandsSent + consumers.connection.commandsSent + channel.connection.commandsSent
     }
 
     /// Connections this instance holds open: the command connection, plus the consumer connection once it
     /// consumed and the subscriber (or reply) connection once anyone waited. Never more than three.
     public var openConnections: Int {
-        get async {
-            var open = 1
-            if await consumers.connection.current != nil { open += 1 }
-            if await channel.connection.current != nil { open += 1 }
-            return open
-        }
+        1 + (consumers.connection.open == nil ? 0 : 1) + (channel.connection.open == nil ? 0 : 1)
     }
 }
 

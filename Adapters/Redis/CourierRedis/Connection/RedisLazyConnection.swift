@@ -9,7 +9,8 @@ import Synchronization
 final class RedisLazyConnection: Sendable {
     private let opener: @Sendable () async throws -> RedisConnection
     private let patience: Duration
-    private let state = Mutex<(opening: Task<RedisConnection, any Error>?, closed: Bool)>((nil, false))
+    private let state = Mutex<(opening: Task<RedisConnection, any Error>?, opened: RedisConnection?, closed: Bool)>(
+        (nil, nil, false))
 
     init(patience: Duration, _ opener: @escaping @Sendable () async throws -> RedisConnection) {
         self.opener = opener
@@ -29,7 +30,11 @@ final class RedisLazyConnection: Sendable {
         }
         do {
             let connection = try await task.value
-            if state.withLock({ $0.closed }) { connection.close() }
+            let closed = state.withLock { state in
+                state.opened = connection
+                return state.closed
+            }
+            if closed { connection.close() }
             return connection
         } catch {
             state.withLock { if $0.opening == task { $0.opening = nil } }
@@ -51,18 +56,11 @@ final class RedisLazyConnection: Sendable {
         }
     }
 
-    /// The connection if it is open.
-    var current: RedisConnection? {
-        get async {
-            guard let task = state.withLock({ $0.opening }) else { return nil }
-            return try? await task.value
-        }
-    }
+    /// The connection once it has been opened, without waiting (nil before, or while it is being opened).
+    var open: RedisConnection? { state.withLock { $0.opened } }
 
     /// Commands sent on the connection so far (zero while it was never opened).
-    var commandsSent: Int {
-        get async { await current?.commandsSent ?? 0 }
-    }
+    var commandsSent: Int { open?.commandsSent ?? 0 }
 
     func close() {
         let task = state.withLock { state in

@@ -78,7 +78,7 @@ final class RedisConsumerLoop: Sendable {
         while true {
             let wanted = state.withLock { $0.closed ? 0 : $0.waiting.count }
             if wanted == 0 {
-                if holdingWake, !state.withLock({ $0.closed }), let connection = await connection.current {
+                if holdingWake, !state.withLock({ $0.closed }), let connection = connection.open {
                     _ = try? await store.claim(0, on: connection)
                 }
                 holdingWake = false

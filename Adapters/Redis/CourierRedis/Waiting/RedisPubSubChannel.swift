@@ -95,7 +95,12 @@ final class RedisPubSubChannel: RedisWakeChannel {
         let channel = keys.channel(id)
         let wasSubscribed = shared.state.withLock { $0.subscribed.remove(channel) != nil }
         guard wasSubscribed else { return }
-        Task { try? await subscriber.get().sendWithoutReply(RedisCommand(["UNSUBSCRIBE", .string(channel)])) }
+        let unsubscribe = RedisCommand(["UNSUBSCRIBE", .string(channel)])
+        if let connection = subscriber.open {
+            connection.sendWithoutReply(unsubscribe)  // the usual case: no task per finished wait
+        } else {
+            Task { try? await subscriber.get().sendWithoutReply(unsubscribe) }
+        }
     }
 
     var openSubscriptions: Int { shared.state.withLock { $0.subscribed.count } }
