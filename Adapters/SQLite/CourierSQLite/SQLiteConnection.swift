@@ -6,8 +6,18 @@ final class SQLiteConnection: @unchecked Sendable {  // confined to SQLiteDataba
     private var handle: OpaquePointer?
     private var statements: [String: OpaquePointer] = [:]
 
-    /// Opens (creating if asked) the database file with owner-only permissions and the queue's pragmas.
-    init(path: String, create: Bool, synchronous: SQLiteQueueBackend.Synchronous, busyTimeout: Duration) throws {
+    /// Opens the database file and refuses one that holds another application's tables before changing anything.
+    ///
+    /// Read-write (`readOnly == false`): creates the file with owner-only permissions when `create` is set and it
+    /// is missing, then (only once the schema check passed) sets the queue's pragmas, switching the file to WAL.
+    /// Read-only: opens with `SQLITE_OPEN_READONLY` and issues no pragma that writes; the file must exist.
+    /// - Throws: ``CourierError`` with code `invalidConfiguration` for a foreign database; ``SQLiteError`` when
+    ///   the file cannot be opened or read.
+    init(
+        path: String, create: Bool, readOnly: Bool, synchronous: SQLiteQueueBackend.Synchronous,
+        busyTimeout: Duration
+    ) throws {
+        let create = create && !readOnly
         if create && !FileManager.default.fileExists(atPath: path) {
             let directory = (path as NSString).deletingLastPathComponent
             if !directory.isEmpty && !FileManager.default.fileExists(atPath: directory) {
@@ -16,8 +26,8 @@ final class SQLiteConnection: @unchecked Sendable {  // confined to SQLiteDataba
             let descriptor = open(path, O_CREAT | O_EXCL | O_WRONLY, 0o600)
             if descriptor >= 0 { close(descriptor) }
         }
-        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0)
-        let result = sqlite3_open_v2(path, &handle, flags, nil)
+        let access = readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0)
+        let result = sqlite3_open_v2(path, &handle, access | SQLITE_OPEN_NOMUTEX, nil)
         if result != SQLITE_OK {
             let error = SQLiteError(code: result, message: handle.map { String(cString: sqlite3_errmsg($0)) } ?? "")
             sqlite3_close_v2(handle)
@@ -35,15 +45,29 @@ final class SQLiteConnection: @unchecked Sendable {  // confined to SQLiteDataba
                 usleep(100)
                 return 1
             }, UnsafeMutableRawPointer(bitPattern: attempts))
-        try execute("PRAGMA journal_mode = WAL")
-        try execute("PRAGMA synchronous = \(synchronous.rawValue)")
-        try execute("PRAGMA foreign_keys = ON")
+        do {
+            // Before any pragma: switching to WAL rewrites the file's header, which a foreign file must keep.
+            try SQLiteSchema.checkNotForeign(self, path: path)
+            if !readOnly {
+                try execute("PRAGMA journal_mode = WAL")
+                try execute("PRAGMA synchronous = \(synchronous.rawValue)")
+            }
+            try execute("PRAGMA foreign_keys = ON")
+        } catch {
+            closeNow()
+            throw error
+        }
     }
 
-    deinit {
+    /// Finalizes the cached statements and closes the handle at once (for a failed open).
+    private func closeNow() {
         for statement in statements.values { sqlite3_finalize(statement) }
+        statements = [:]
         sqlite3_close_v2(handle)
+        handle = nil
     }
+
+    deinit { closeNow() }
 
     /// Runs SQL that returns no rows (several statements allowed).
     func execute(_ sql: String) throws {

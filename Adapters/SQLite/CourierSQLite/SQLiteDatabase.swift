@@ -12,7 +12,10 @@ final class SQLiteDatabase: @unchecked Sendable {
     private let queue: DispatchQueue
     private let pending = Mutex<(writes: [any GroupedWrite], isScheduled: Bool)>(([], false))
 
-    init(path: String, create: Bool, synchronous: SQLiteQueueBackend.Synchronous, busyTimeout: Duration) async throws {
+    init(
+        path: String, create: Bool, readOnly: Bool, synchronous: SQLiteQueueBackend.Synchronous,
+        busyTimeout: Duration
+    ) async throws {
         let queue = DispatchQueue(label: "courier.sqlite")
         self.queue = queue
         // Opening switches the file to WAL, which needs a moment of exclusive access: when another process is
@@ -25,7 +28,8 @@ final class SQLiteDatabase: @unchecked Sendable {
                         continuation.resume(
                             with: Result {
                                 try SQLiteConnection(
-                                    path: path, create: create, synchronous: synchronous, busyTimeout: busyTimeout)
+                                    path: path, create: create, readOnly: readOnly, synchronous: synchronous,
+                                    busyTimeout: busyTimeout)
                             })
                     }
                 }

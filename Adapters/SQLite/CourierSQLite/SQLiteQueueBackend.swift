@@ -21,6 +21,20 @@ public final class SQLiteQueueBackend: QueueBackend {
         case full = "FULL"
     }
 
+    /// Whether a backend may change the file.
+    public enum Access: Sendable, Hashable {
+        /// Creates the file when it is missing (mode 0600), adopts an empty SQLite database, switches the file to
+        /// WAL and creates or migrates Courier's tables. Every operation is available. The default.
+        case readWrite
+        /// Opens an existing Courier queue with `SQLITE_OPEN_READONLY`: nothing in the file is created, migrated
+        /// or converted, and background housekeeping (lease reaping, response expiry, WAL checkpoints) does not
+        /// run. ``SQLiteQueueBackend/status(of:)``, ``SQLiteQueueBackend/getResponse(for:)`` and
+        /// ``SQLiteQueueBackend/subscribe(to:timeout:)`` work, noticing other processes' writes as usual; every
+        /// operation that writes throws ``CourierError`` with code `invalidConfiguration`. SQLite may still
+        /// create the file's `-wal` and `-shm` companions to read a WAL database.
+        case readOnly
+    }
+
     /// Adapter settings beyond ``QueueConfiguration``.
     public struct Options: Sendable, Hashable {
         /// Commit durability. `.normal` by default.
@@ -33,16 +47,20 @@ public final class SQLiteQueueBackend: QueueBackend {
         public var activeChangePollInterval: Duration
         /// How long a statement waits for another connection's lock before failing. 5 s by default.
         public var busyTimeout: Duration
+        /// Whether the backend may change the file. `.readWrite` by default.
+        public var access: Access
 
         /// Creates options; every argument has the documented default.
         public init(
             synchronous: Synchronous = .normal, changePollInterval: Duration = .milliseconds(5),
-            activeChangePollInterval: Duration = .milliseconds(1), busyTimeout: Duration = .seconds(5)
+            activeChangePollInterval: Duration = .milliseconds(1), busyTimeout: Duration = .seconds(5),
+            access: Access = .readWrite
         ) {
             self.synchronous = synchronous
             self.changePollInterval = changePollInterval
             self.activeChangePollInterval = activeChangePollInterval
             self.busyTimeout = busyTimeout
+            self.access = access
         }
     }
 
@@ -53,32 +71,60 @@ public final class SQLiteQueueBackend: QueueBackend {
     /// The adapter settings.
     public let options: Options
 
+    private let path: String
     let database: SQLiteDatabase
     let board = WakeBoard()
     let store: SQLiteQueueStore
     private let lifecycle = Mutex<(isShutDown: Bool, watcher: Task<Void, Never>?)>((false, nil))
 
-    /// Opens (creating when missing, with mode 0600) the database at `path` and migrates its schema.
-    /// - Throws: ``CourierError`` with code `storageFailure` for a missing directory, a read-only, non-SQLite,
-    ///   corrupt or newer-version file (nothing is overwritten), or `invalidConfiguration` for bad settings.
+    /// Opens the queue in the SQLite file at `path`.
+    ///
+    /// With ``Access/readWrite`` (the default) it creates the file when missing (mode 0600), or adopts an
+    /// existing Courier queue or an empty SQLite database, then switches it to WAL and creates or migrates
+    /// Courier's tables. With ``Access/readOnly`` the file must already be a Courier queue of this schema version,
+    /// and nothing in it is created or changed.
+    ///
+    /// Whatever the access, a file holding another application's tables is refused before anything is written
+    /// to it (its bytes and journal mode stay as they were), and so are the paths that are not a plain file:
+    /// `:memory:`, the empty path and `file:` URIs (nothing is created for them).
+    /// - Throws: ``CourierError`` with code `invalidConfiguration` for `:memory:`, an empty or `file:` path, a
+    ///   database with other applications' tables, bad settings, or (read-only) a missing file or one without
+    ///   Courier's tables; `storageFailure` for a missing directory, an unwritable (read-write), non-SQLite,
+    ///   corrupt or newer-version file (nothing is overwritten); `backendUnavailable` when the file stays locked.
     public init(
         path: String, configuration: QueueConfiguration = QueueConfiguration(), options: Options = Options()
     )
         async throws
     {
+        try Self.checkPath(path)
         try configuration.validate()
+        let readOnly = options.access == .readOnly
+        if readOnly && !FileManager.default.fileExists(atPath: path) {
+            throw CourierError(.invalidConfiguration, "no Courier queue at '\(path)': the file does not exist")
+        }
         self.configuration = configuration
         self.options = options
+        self.path = path
         do {
             database = try await SQLiteDatabase(
-                path: path, create: true, synchronous: options.synchronous, busyTimeout: options.busyTimeout)
-            try await database.runRetryingWhileBusy(for: options.busyTimeout) { try SQLiteSchema.migrate($0) }
+                path: path, create: !readOnly, readOnly: readOnly, synchronous: options.synchronous,
+                busyTimeout: options.busyTimeout)
+            try await database.runRetryingWhileBusy(for: options.busyTimeout) { connection in
+                if readOnly {
+                    try SQLiteSchema.verify(connection, path: path)
+                } else {
+                    try SQLiteSchema.migrate(connection)
+                }
+            }
         } catch let error as SQLiteError {
             throw error.courierError("cannot open the SQLite queue at '\(path)'")
         }
         store = SQLiteQueueStore(configuration: configuration)
-        let watcher = Task { [weak self] in _ = await self?.watch() }
-        lifecycle.withLock { $0.watcher = watcher }
+        // Reaping, expiry and checkpoints write: a read-only backend leaves them to the processes that can.
+        if !readOnly {
+            let watcher = Task { [weak self] in _ = await self?.watch() }
+            lifecycle.withLock { $0.watcher = watcher }
+        }
         let changes = ChangeWatch(
             board: board, store: store, idleInterval: options.changePollInterval,
             activeInterval: options.activeChangePollInterval)
@@ -91,20 +137,25 @@ public final class SQLiteQueueBackend: QueueBackend {
     // MARK: Requests
 
     /// Enqueues a request. See ``QueueBackend/publishRequest(_:)``.
-    /// - Throws: ``CourierError`` with code `duplicateRequest`, `payloadTooLarge`, `backendUnavailable` or `shutDown`.
+    /// - Throws: ``CourierError`` with code `duplicateRequest`, `payloadTooLarge`, `backendUnavailable` or `shutDown`,
+    ///   or `invalidConfiguration` when the backend was opened ``Access/readOnly``.
     public func publishRequest(_ request: QueueRequest) async throws {
+        try checkWritable()
         try configuration.checkPayloadSize(request.payload.count, of: "the request payload")
         try checkOpen()
         try await transaction { [store] in try store.insert(request, $0) }
         board.notifyOne(SQLiteQueueStore.consumersKey)
     }
 
-    /// Returns a consumer's stream of leased deliveries. See ``QueueBackend/consumeRequests()``.
+    /// Returns a consumer's stream of leased deliveries. See ``QueueBackend/consumeRequests()``. Claiming writes:
+    /// when the backend was opened ``Access/readOnly``, the stream's `next()` throws ``CourierError`` with code
+    /// `invalidConfiguration`.
     public func consumeRequests() -> DeliverySequence {
         DeliverySequence { [self] in try await nextDelivery() }
     }
 
     private func nextDelivery() async throws -> Delivery? {
+        try checkWritable()
         while !isShutDown && !Task.isCancelled {
             let generation = board.generation(SQLiteQueueStore.consumersKey)
             let claim = try await write(
@@ -130,8 +181,10 @@ public final class SQLiteQueueBackend: QueueBackend {
     // MARK: Leases
 
     /// Extends a lease. See ``QueueBackend/extendLease(_:)``.
-    /// - Throws: ``CourierError`` with code `requestCancelled`, `leaseLost`, `backendUnavailable` or `shutDown`.
+    /// - Throws: ``CourierError`` with code `requestCancelled`, `leaseLost`, `backendUnavailable` or `shutDown`, or
+    ///   `invalidConfiguration` when the backend was opened ``Access/readOnly``.
     public func extendLease(_ lease: Lease) async throws -> Lease {
+        try checkWritable()
         try checkOpen()
         let (extended, answered) = try await transaction { [store] in try store.extend(lease, $0) }
         wake(answered)
@@ -139,8 +192,10 @@ public final class SQLiteQueueBackend: QueueBackend {
     }
 
     /// Gives a delivery back. See ``QueueBackend/release(_:retryAfter:reason:)``.
-    /// - Throws: ``CourierError`` with code `leaseLost`, `backendUnavailable` or `shutDown`.
+    /// - Throws: ``CourierError`` with code `leaseLost`, `backendUnavailable` or `shutDown`, or
+    ///   `invalidConfiguration` when the backend was opened ``Access/readOnly``.
     public func release(_ lease: Lease, retryAfter: Duration, reason: String?) async throws {
+        try checkWritable()
         try checkOpen()
         let answered = try await transaction { [store] in
             try store.release(lease, after: retryAfter.inSeconds, reason: reason ?? "released by its consumer", $0)
@@ -152,13 +207,15 @@ public final class SQLiteQueueBackend: QueueBackend {
     // MARK: Responses
 
     /// Stores a response, first one wins. See ``QueueBackend/publishResponse(_:settling:)``.
-    /// - Throws: ``CourierError`` with code `leaseLost`, `payloadTooLarge`, `backendUnavailable` or `shutDown`.
+    /// - Throws: ``CourierError`` with code `leaseLost`, `payloadTooLarge`, `backendUnavailable` or `shutDown`, or
+    ///   `invalidConfiguration` when the backend was opened ``Access/readOnly``.
     @discardableResult
     public func publishResponse(
         _ response: QueueResponse, settling lease: Lease?
     ) async throws
         -> PublishResponseResult
     {
+        try checkWritable()
         try configuration.checkPayloadSize(response.payload.count, of: "the response payload")
         try checkOpen()
         let result = try await transaction { [store] in try store.answer(response, lease: lease, $0) }
@@ -200,9 +257,11 @@ public final class SQLiteQueueBackend: QueueBackend {
     }
 
     /// Cancels a request without a response. See ``QueueBackend/cancel(_:)``.
-    /// - Throws: ``CourierError`` with code `notFound`, `alreadyFinished`, `backendUnavailable` or `shutDown`.
+    /// - Throws: ``CourierError`` with code `notFound`, `alreadyFinished`, `backendUnavailable` or `shutDown`, or
+    ///   `invalidConfiguration` when the backend was opened ``Access/readOnly``.
     @discardableResult
     public func cancel(_ correlationID: CorrelationID) async throws -> CancelResult {
+        try checkWritable()
         try checkOpen()
         let result = try await transaction { [store] in try store.cancel(correlationID, $0) }
         board.notify(correlationID.rawValue)
@@ -211,7 +270,8 @@ public final class SQLiteQueueBackend: QueueBackend {
 
     // MARK: Lifecycle
 
-    /// Stops the watcher, ends consumer streams, fails waiters with `shutDown` and checkpoints the WAL. Idempotent.
+    /// Stops the watcher, ends consumer streams, fails waiters with `shutDown` and (read-write only) checkpoints
+    /// the WAL. Idempotent.
     public func shutdown() async {
         let watcher = lifecycle.withLock { state -> Task<Void, Never>? in
             defer { state = (true, nil) }
@@ -219,7 +279,7 @@ public final class SQLiteQueueBackend: QueueBackend {
         }
         watcher?.cancel()
         board.notifyAll()
-        if watcher != nil {
+        if watcher != nil && options.access == .readWrite {
             // Fold the WAL back into the database so a stopped queue is one self-contained file.
             _ = try? await database.run { try $0.execute("PRAGMA wal_checkpoint(TRUNCATE)") }
         }
@@ -234,6 +294,34 @@ public final class SQLiteQueueBackend: QueueBackend {
 
     private func checkOpen() throws(CourierError) {
         if isShutDown { throw CourierError(.shutDown, "the SQLite queue '\(configuration.queueName)' was shut down") }
+    }
+
+    /// Refuses the paths SQLite does not treat as one plain file that every process can open.
+    private static func checkPath(_ path: String) throws(CourierError) {
+        if path.isEmpty {
+            throw CourierError(
+                .invalidConfiguration,
+                "SQLITE_PATH '' is empty: SQLite would keep requests in a private temporary file that other processes "
+                    + "cannot reach and that vanishes at exit; give a file path")
+        }
+        if path == ":memory:" {
+            throw CourierError(
+                .invalidConfiguration,
+                "SQLITE_PATH ':memory:' would keep requests in one process's memory, where other processes cannot "
+                    + "reach them and they vanish at exit; use QUEUE_TYPE=memory for that, or give a file path")
+        }
+        if path.hasPrefix("file:") {
+            throw CourierError(
+                .invalidConfiguration,
+                "SQLITE_PATH '\(path)' is an SQLite URI filename, whose parameters can change where and how the "
+                    + "queue is stored; give a plain file path (write './\(path)' for a file really named so)")
+        }
+    }
+
+    private func checkWritable() throws(CourierError) {
+        if options.access == .readOnly {
+            throw CourierError(.invalidConfiguration, "the SQLite queue at '\(path)' was opened read-only")
+        }
     }
 
     private func wake(_ answered: [CorrelationID]) {

@@ -40,6 +40,61 @@ enum SQLiteSchema {
         """
     ]
 
+    /// The tables and indexes Courier creates. (SQLite's own `sqlite_…` objects, such as `sqlite_sequence` for
+    /// `AUTOINCREMENT`, come with them.)
+    static let ownNames: Set<String> = [
+        "courier_schema", "courier_requests", "courier_responses", "courier_requests_ready",
+        "courier_requests_leases", "courier_responses_expiry",
+    ]
+
+    /// Refuses a file that holds another application's database: one with a table or view that is not Courier's.
+    /// Only reads the schema, so it can run before the connection changes anything (such as the journal mode).
+    /// An empty database (no tables at all) passes.
+    /// - Throws: ``CourierError`` with code `invalidConfiguration` naming `path` and a few of the foreign tables;
+    ///   ``SQLiteError`` when the schema cannot be read (for example, the file is not an SQLite database).
+    static func checkNotForeign(_ connection: SQLiteConnection, path: String) throws {
+        let foreign = try connection.query(
+            """
+            SELECT name FROM sqlite_master
+            WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'
+            ORDER BY name
+            """
+        ).compactMap { $0.first?.text }.filter { !ownNames.contains($0) }
+        guard !foreign.isEmpty else { return }
+        let shown = foreign.prefix(3).joined(separator: ", ") + (foreign.count > 3 ? ", …" : "")
+        throw CourierError(
+            .invalidConfiguration,
+            "'\(path)' holds another application's SQLite database (tables: \(shown)); Courier leaves it unchanged "
+                + "and will not add its tables to it; give SQLITE_PATH a file of its own")
+    }
+
+    /// Checks, without writing, that the database already holds this version of Courier's schema (for a
+    /// read-only open, which must not create or migrate anything).
+    /// - Throws: ``CourierError`` with code `invalidConfiguration` when the tables are missing or need migrating,
+    ///   or `storageFailure` for a file written by a newer Courier.
+    static func verify(_ connection: SQLiteConnection, path: String) throws {
+        let tables = Set(
+            try connection.query("SELECT name FROM sqlite_master WHERE type = 'table'").compactMap { $0.first?.text })
+        guard tables.isSuperset(of: ["courier_schema", "courier_requests", "courier_responses"]) else {
+            throw CourierError(
+                .invalidConfiguration,
+                "'\(path)' is not a Courier queue (it has no Courier tables), and a read-only open does not create them"
+            )
+        }
+        let version = try connection.query("SELECT max(version) FROM courier_schema").first?.first?.integer ?? 0
+        if version > currentVersion {
+            throw CourierError(
+                .storageFailure,
+                "the database has schema version \(version), newer than this Courier's \(currentVersion)")
+        }
+        if version < currentVersion {
+            throw CourierError(
+                .invalidConfiguration,
+                "'\(path)' has Courier schema version \(version), older than this Courier's \(currentVersion), and a "
+                    + "read-only open does not migrate it; open it read-write once first")
+        }
+    }
+
     /// Creates or migrates the schema.
     /// - Throws: ``CourierError`` with code `storageFailure` for a file written by a newer Courier.
     static func migrate(_ connection: SQLiteConnection) throws {
