@@ -126,7 +126,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CourierSQLiteTests",
-            dependencies: ["Courier", "CourierSQLite", "CourierConformance"],
+            dependencies: ["Courier", "CourierSQLite", "CourierConformance", "CSQLite"],
             swiftSettings: swiftSettings
         ),
         .target(
