@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.3"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-system.git", from: "1.4.0"),
     ],
     targets: [
         // Core contract, memory adapter and worker runner. No C, no servers.
@@ -89,11 +90,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The one call Swift cannot make (prctl is variadic): an exec handler's parent-death signal.
+        .target(name: "CCourierProcess"),
+
         // The `courier` command-line tool.
         .executableTarget(
             name: "CourierCLI",
             dependencies: [
-                "Courier", "CourierSQLite", "CourierRedis", "CourierOperations",
+                "Courier", "CourierSQLite", "CourierRedis", "CourierOperations", "CCourierProcess",
+                .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -5,8 +5,26 @@ import CourierSQLite
 /// The one place a `QUEUE_TYPE` becomes an adapter.
 enum BackendFactory {
     /// Builds the backend the environment names, connected and ready.
-    /// - Throws: `CourierError` for an unknown or unbuilt queue type, bad settings, or an unreachable store.
-    static func makeBackend(_ environment: QueueEnvironment) async throws -> any QueueBackend {
+    /// - Parameter readOnly: Open a store that must already exist, and create or convert nothing (SQLite).
+    /// - Throws: `CourierError` for an unknown or unbuilt queue type, bad settings, or an unreachable store; a
+    ///   store that cannot be opened at all (a directory, a locked or damaged file) is a usage failure (exit 2).
+    static func makeBackend(
+        _ environment: QueueEnvironment, readOnly: Bool = false
+    ) async throws
+        -> any QueueBackend
+    {
+        do {
+            return try await openBackend(environment, readOnly: readOnly)
+        } catch let error as CourierError where error.code == .storageFailure {
+            throw CommandFailure.usage(error.message)
+        }
+    }
+
+    private static func openBackend(
+        _ environment: QueueEnvironment, readOnly: Bool
+    ) async throws
+        -> any QueueBackend
+    {
         let configuration = try environment.queueConfiguration()
         switch try environment.queueType() {
         case .memory:
@@ -17,8 +35,11 @@ enum BackendFactory {
             case nil, "", "normal": options.synchronous = .normal
             case "full": options.synchronous = .full
             case let other?:
-                throw CourierError(.invalidConfiguration, "SQLITE_SYNCHRONOUS='\(other)' must be normal or full")
+                throw CourierError(
+                    .invalidConfiguration,
+                    "SQLITE_SYNCHRONOUS='\(other.prefix(40))' is not valid: it must be normal or full")
             }
+            options.access = readOnly ? .readOnly : .readWrite
             return try await SQLiteQueueBackend(
                 path: environment.sqlitePath, configuration: configuration, options: options)
         case .redisList:
@@ -62,7 +83,7 @@ enum BackendFactory {
     /// Builds the backend for a command that must reach requests held by other processes.
     /// - Throws: A usage failure for `memory`, whose requests live only inside one process.
     static func makeSharedBackend(
-        _ environment: QueueEnvironment, for command: String
+        _ environment: QueueEnvironment, for command: String, readOnly: Bool = false
     ) async throws
         -> any QueueBackend
     {
@@ -72,15 +93,16 @@ enum BackendFactory {
                     + "from here; set QUEUE_TYPE=sqlite (one host) or redis-list/redis-pubsub (many hosts), "
                     + "or run 'courier demo' for an in-process round trip")
         }
-        return try await makeBackend(environment)
+        return try await makeBackend(environment, readOnly: readOnly)
     }
 
     /// Opens the shared backend the environment names, runs `body` with it, and shuts it down afterwards,
     /// whether `body` returned or threw.
+    /// - Parameter readOnly: As ``makeBackend(_:readOnly:)``: for commands that only read.
     static func withSharedBackend<Result: Sendable>(
-        for command: String, _ body: (any QueueBackend) async throws -> Result
+        for command: String, readOnly: Bool = false, _ body: (any QueueBackend) async throws -> Result
     ) async throws -> Result {
-        let backend = try await makeSharedBackend(QueueEnvironment(), for: command)
+        let backend = try await makeSharedBackend(QueueEnvironment(), for: command, readOnly: readOnly)
         do {
             let result = try await body(backend)
             await backend.shutdown()

@@ -26,14 +26,14 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Request payload size in bytes.")
     var payloadBytes = 64
 
-    @Option(help: "Seconds each round trip may take before it counts as failed.")
+    @Option(help: "Seconds each round trip may take before it counts as failed (0.001…31,536,000).")
     var timeout: Double = 60
 
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
 
     func validate() throws {
-        guard requests >= 1 else { throw ValidationError("--requests must be at least 1") }
+        guard (1...100_000_000).contains(requests) else { throw ValidationError("--requests must be 1…100,000,000") }
         guard (1...100_000).contains(inflight) else { throw ValidationError("--inflight must be 1…100,000") }
         guard (0...64).contains(workers) else { throw ValidationError("--workers must be 0…64") }
         guard (0...(64 << 20)).contains(payloadBytes) else { throw ValidationError("--payload-bytes must be 0…64 MiB") }
@@ -64,18 +64,18 @@ struct BenchCommand: AsyncParsableCommand {
         let payload = Data((0..<payloadBytes).map { UInt8(truncatingIfNeeded: $0) })
         let load = RoundTripLoad(
             backend: backend, requests: requests, inflight: inflight, payload: payload,
-            timeout: try parseTimeout(timeout))
+            timeout: try SettingValue.seconds(timeout, name: "--timeout", in: waitRange))
         let result = await load.run()
         for task in workerTasks { task.cancel() }
         for task in workerTasks { _ = try? await task.value }
         let commands = BackendFactory.commandsSent(by: backend)
         await backend.shutdown()
-        report(result, queueType: queueType, commands: commands)
+        try report(result, queueType: queueType, commands: commands)
         if result.failures > 0 { throw CommandFailure.requestFailed("\(result.failures) round trips failed") }
     }
 
     /// - Parameter commands: commands this process sent to the store, for adapters that count them (Redis).
-    private func report(_ result: RoundTripLoad.Result, queueType: QueueType, commands: Int?) {
+    private func report(_ result: RoundTripLoad.Result, queueType: QueueType, commands: Int?) throws {
         let figures: [(String, Double)] = [
             ("p50_ms", result.percentile(0.5)), ("p95_ms", result.percentile(0.95)),
             ("p99_ms", result.percentile(0.99)), ("max_ms", result.percentile(1)),
@@ -90,20 +90,21 @@ struct BenchCommand: AsyncParsableCommand {
             fields += figures.map { String(format: "\"\($0.0)\": %.3f", $0.1) }
             fields.append("\"peak_rss_bytes\": \(peakResidentBytes())")
             if let commands { fields.append("\"store_commands\": \(commands)") }
-            print("{" + fields.joined(separator: ", ") + "}")
+            try StandardOutput.line("{" + fields.joined(separator: ", ") + "}")
         } else {
-            print(
+            try StandardOutput.line(
                 "bench \(queueType): \(requests) round trips, \(inflight) in flight, \(workers) in-process worker(s), "
                     + "\(payloadBytes)-byte payloads")
-            print(
+            try StandardOutput.line(
                 String(
                     format: "  %.0f round trips/s in %.3f s, %d failed", result.roundTripsPerSecond, result.seconds,
                     result.failures))
-            print("  latency " + figures.map { String(format: "%@ %.3f", $0.0, $0.1) }.joined(separator: ", "))
-            print("  peak RSS \(peakResidentBytes() / 1_048_576) MiB")
+            try StandardOutput.line(
+                "  latency " + figures.map { String(format: "%@ %.3f", $0.0, $0.1) }.joined(separator: ", "))
+            try StandardOutput.line("  peak RSS \(peakResidentBytes() / 1_048_576) MiB")
             if let commands {
                 let perRoundTrip = Double(commands) / Double(max(1, requests))
-                print(
+                try StandardOutput.line(
                     String(
                         format: "  %d store commands from this process (%.2f per round trip)", commands, perRoundTrip))
             }

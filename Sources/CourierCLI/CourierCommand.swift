@@ -4,17 +4,29 @@ import Foundation
 import Logging
 
 /// The `courier` command: run workers, submit and wait for requests, inspect them, and measure a queue.
-@main
 struct CourierCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "courier",
         abstract: "A request/response queue: submit work, have a worker answer it, wait for the answer.",
         discussion: """
-            Every command reads the same environment: QUEUE_TYPE (memory, redis-list, redis-pubsub, sqlite; \
-            default memory), QUEUE_NAME, REDIS_URL, SQLITE_PATH, WORKER_CONCURRENCY, COURIER_LEASE_SECONDS, \
-            COURIER_MAX_ATTEMPTS, COURIER_RESPONSE_TTL_SECONDS, COURIER_MAX_INFLIGHT, COURIER_GLOBAL_INFLIGHT, \
-            COURIER_RATE_LIMIT, COURIER_RATE_BURST, LOG_LEVEL.
-            Exit codes: 0 ok, 1 a request failed or timed out, 2 bad usage or configuration.
+            Every command reads the same environment (default in brackets):
+              QUEUE_TYPE                       memory, sqlite, redis-list or redis-pubsub [memory]
+              QUEUE_NAME                       the queue's name [courier]
+              SQLITE_PATH                      the SQLite file [./courier.sqlite3]
+              SQLITE_SYNCHRONOUS               normal or full [normal]
+              REDIS_URL                        redis://[[user]:password@]host[:port][/db] [redis://127.0.0.1:6379/0]
+              WORKER_CONCURRENCY               handlers per worker, 1…10,000 [4]
+              COURIER_LEASE_SECONDS            lease duration, 0.1…86,400 [30]
+              COURIER_MAX_ATTEMPTS             deliveries before dead-lettering, 1…1,000 [3]
+              COURIER_RESPONSE_TTL_SECONDS     how long responses stay readable, 1…31,536,000 [300]
+              COURIER_HANDLER_TIMEOUT_SECONDS  how long one handler call may run, 0…604,800, 0 = no limit [600]
+              COURIER_MAX_INFLIGHT             handlers per process, 1…100,000 [no limit]
+              COURIER_GLOBAL_INFLIGHT          handlers across every Redis worker, 1…100,000 [no limit]
+              COURIER_RATE_LIMIT               handler starts per second, 0.001…1,000,000 [no limit]
+              COURIER_RATE_BURST               burst of the rate limit, 1…1,000,000 [one second's worth]
+              LOG_LEVEL                        trace, debug, info, notice, warning, error, critical [info]
+            Exit codes: 0 ok; 1 a request failed, timed out, is unknown, or its output could not be written; \
+            2 bad usage or configuration. Errors are one line on standard error.
             """,
         version: "0.1.0",
         subcommands: [
@@ -24,15 +36,16 @@ struct CourierCommand: AsyncParsableCommand {
     )
 
     /// Parses and runs a command, mapping every failure to a one-line message and the documented exit code.
-    static func main() async {
-        bootstrapLogging()
+    static func runAndExit(_ arguments: [String]) async -> Never {
         do {
-            var command = try parseAsRoot()
+            try bootstrapLogging()
+            var command = try parseAsRoot(arguments)
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
                 try command.run()
             }
+            Foundation.exit(0)
         } catch let failure as CommandFailure {
             fail(failure.message, code: failure.exitCode)
         } catch let error as CourierError {
@@ -40,22 +53,33 @@ struct CourierCommand: AsyncParsableCommand {
         } catch {
             let code = exitCode(for: error)
             if code == .success {
-                print(fullMessage(for: error))
+                FileHandle.standardOutput.write(Data((fullMessage(for: error) + "\n").utf8))
                 Foundation.exit(0)
             }
-            fail(fullMessage(for: error), code: code == .failure ? 1 : 2)
+            fail(oneLineMessage(for: error, arguments: arguments), code: code == .failure ? 1 : 2)
         }
     }
 
+    /// The parser's message for `error` on one line, with where to find help.
+    private static func oneLineMessage(for error: any Error, arguments: [String]) -> String {
+        let message = message(for: error).split(whereSeparator: \.isNewline).map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }.filter { !$0.isEmpty }.joined(separator: "; ")
+        let names = Set(configuration.subcommands.map { $0.configuration.commandName ?? "" })
+        let command = arguments.first(where: names.contains).map { "courier \($0)" } ?? "courier"
+        return (message.isEmpty ? "invalid arguments" : message) + " (see '\(command) --help')"
+    }
+
     private static func fail(_ message: String, code: Int32) -> Never {
-        FileHandle.standardError.write(Data("courier: \(message)\n".utf8))
+        let line = message.split(whereSeparator: \.isNewline).joined(separator: "; ")
+        FileHandle.standardError.write(Data("courier: \(line)\n".utf8))
         Foundation.exit(code)
     }
 
     /// Logs to standard error at `LOG_LEVEL` (default `info`).
-    private static func bootstrapLogging() {
-        let text = ProcessInfo.processInfo.environment["LOG_LEVEL"]?.lowercased() ?? "info"
-        let level = Logger.Level(rawValue: text) ?? .info
+    /// - Throws: ``CourierError`` for a `LOG_LEVEL` that names no level.
+    private static func bootstrapLogging() throws {
+        let level = try QueueEnvironment().logLevel()
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level

@@ -32,7 +32,7 @@ struct DemoCommand: AsyncParsableCommand {
         let question = try JSONEncoder().encode(ChatRequest(message: "What is Courier?", sessionID: "demo"))
         let sample = try await backend.send(QueueRequest(payload: question), timeout: .seconds(10))
         let answer = try sample.decode(ChatResponse.self)
-        print("demo: one round trip through the memory queue answered: \"\(answer.message)\"")
+        try StandardOutput.line("demo: one round trip through the memory queue answered: \"\(answer.message)\"")
 
         let load = RoundTripLoad(
             backend: backend, requests: requests, inflight: 32, payload: question, timeout: .seconds(30))
@@ -44,7 +44,7 @@ struct DemoCommand: AsyncParsableCommand {
         workerTask.cancel()
         _ = try? await workerTask.value
         await backend.shutdown()
-        print(
+        try StandardOutput.line(
             "demo: \(result.requests - result.failures)/\(result.requests) round trips answered in "
                 + String(
                     format: "%.3f s: %.0f round trips/s, p50 %.3f ms, p99 %.3f ms", result.seconds,

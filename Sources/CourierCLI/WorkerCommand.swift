@@ -11,8 +11,12 @@ struct WorkerCommand: AsyncParsableCommand {
         abstract: "Answer requests from the configured queue until SIGTERM or SIGINT.",
         discussion: """
             --handler echo answers each request with its own payload. --handler exec runs CMD ARGS once per \
-            request with the payload on standard input; its standard output is the response payload and a \
-            non-zero exit fails the attempt (it is retried, then answered as failed).
+            request (a name on PATH, or a relative or absolute path) with the payload on standard input; its \
+            standard output is the response payload and a non-zero exit fails the attempt (it is retried, then \
+            answered as failed). A command that cannot be found is reported at start. When a handler is stopped \
+            (timeout, cancellation, shutdown) or the worker dies, the command and everything it started get \
+            SIGTERM, then SIGKILL 3 s later. A worker whose queue is unreachable at start waits and retries. \
+            \(environmentNote)
             """
     )
 
@@ -23,8 +27,15 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "What answers each request: echo or exec.")
     var handler: HandlerKind = .echo
 
-    @Option(help: "Seconds in-flight requests may finish after a shutdown signal.")
+    @Option(help: "Seconds in-flight requests may finish after a shutdown signal (0…86,400).")
     var gracePeriod: Double = 30
+
+    @Option(
+        help: """
+            Seconds one handler call may run before it is stopped and the attempt fails (0…604,800, 0 = no \
+            limit; default COURIER_HANDLER_TIMEOUT_SECONDS, or 600).
+            """)
+    var handlerTimeout: Double?
 
     @OptionGroup var metrics: MetricsOptions
 
@@ -39,51 +50,40 @@ struct WorkerCommand: AsyncParsableCommand {
         if handler == .echo && !command.isEmpty {
             throw ValidationError("a command after '--' needs --handler exec")
         }
-        if !(gracePeriod >= 0) { throw ValidationError("--grace-period must be zero or more seconds") }
     }
 
     func run() async throws {
         let environment = QueueEnvironment()
-        let queueType = try environment.queueType()
-        let (backend, metricsEndpoint) = try metrics.instrument(
-            try await BackendFactory.makeSharedBackend(environment, for: "worker"))
-        defer { metricsEndpoint?.stop() }
-        let logger = Logger(label: "courier.worker")
-        var work: Worker.Handler
+        if try environment.queueType().isInProcess {
+            _ = try await BackendFactory.makeSharedBackend(environment, for: "worker")  // throws the usage failure
+        }
+        let queue = try environment.queueConfiguration()
+        let timeout: Duration?
+        if let handlerTimeout {
+            let value = try SettingValue.seconds(handlerTimeout, name: "--handler-timeout", in: 0...604_800)
+            timeout = value == .zero ? nil : value
+        } else {
+            timeout = try environment.handlerTimeout()
+        }
+        let configuration = WorkerConfiguration(
+            concurrency: try environment.workerConcurrency(),
+            gracePeriod: try SettingValue.seconds(gracePeriod, name: "--grace-period", in: 0...86_400),
+            handlerTimeout: timeout)
+        _ = try environment.workerLimits()  // refuse bad limits before waiting for the store
+        let work: Worker.Handler
         switch handler {
         case .echo: work = { $0.payload }
-        case .exec: work = ExecHandler(command: command).handle
+        case .exec:
+            let exec = ExecHandler(command: command, outputLimit: queue.maxPayloadBytes)
+            try exec.checkCommand()
+            work = exec.handle
         }
-        if let instrumented = backend as? InstrumentedQueueBackend { work = instrumented.tracedHandler(work) }
-        if let metricsEndpoint {
-            logger.info(
-                "serving metrics", metadata: ["url": "http://\(metrics.metricsHost):\(metricsEndpoint.port)/metrics"])
-        }
-        let (limits, globalGate) = try await BackendFactory.makeLimits(environment)
-        defer { globalGate?.close() }
-        let worker = Worker(
-            backend: backend,
-            configuration: WorkerConfiguration(
-                concurrency: try environment.workerConcurrency(),
-                gracePeriod: .milliseconds(Int64(gracePeriod * 1000))),
-            limits: limits, logger: logger, handler: work)
-        logger.info(
-            "worker started",
-            metadata: [
-                "queue_type": "\(queueType)",
-                "queue": "\(backend.configuration.queueName)",
-                "concurrency": "\(worker.configuration.concurrency)", "handler": "\(handler.rawValue)",
-            ])
+        let logger = Logger(label: "courier.worker")
+        let service = WorkerService(
+            environment: environment, configuration: configuration, handlerName: handler.rawValue, handler: work,
+            metrics: metrics, logger: logger)
         let group = ServiceGroup(
-            configuration: .init(services: [worker], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        do {
-            try await group.run()
-        } catch {
-            await backend.shutdown()
-            throw error
-        }
-        let commands = BackendFactory.commandsSent(by: backend)
-        await backend.shutdown()
-        logger.info("worker stopped", metadata: commands.map { ["store_commands": "\($0)"] } ?? [:])
+            configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
     }
 }

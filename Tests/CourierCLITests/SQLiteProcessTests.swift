@@ -35,12 +35,12 @@ struct SQLiteProcessTests {
         let answer = try await CourierExecutable.run(
             ["submit", "--wait", "--timeout", "60", "hello from another process"], environment: environment)
         #expect(answer.exitCode == 0, "\(answer.standardError)")
-        #expect(answer.standardOutput == "HELLO FROM ANOTHER PROCESS\n")
+        #expect(answer.standardOutput == "HELLO FROM ANOTHER PROCESS", "the payload comes back byte for byte")
 
         let submitted = try await CourierExecutable.run(["submit", "--id", "job-7", "later"], environment: environment)
         #expect(submitted.standardOutput == "job-7\n")
         let waited = try await CourierExecutable.run(["wait", "job-7", "--timeout", "60"], environment: environment)
-        #expect(waited.standardOutput == "LATER\n")
+        #expect(waited.standardOutput == "LATER")
         let status = try await CourierExecutable.run(["status", "job-7"], environment: environment)
         #expect(status.standardOutput == "completed\n")
         let duplicate = try await CourierExecutable.run(["submit", "--id", "job-7", "again"], environment: environment)
@@ -71,7 +71,7 @@ struct SQLiteProcessTests {
         defer { kill(healthy, SIGKILL) }
         let answer = try await CourierExecutable.run(["wait", "crash-1", "--timeout", "60"], environment: environment)
         #expect(answer.exitCode == 0, "\(answer.standardError)")
-        #expect(answer.standardOutput == "survive\n")
+        #expect(answer.standardOutput == "survive")
     }
 
     @Test func cancelAPendingRequestFromTheShell() async throws {
@@ -116,7 +116,7 @@ struct SQLiteProcessTests {
         let worker = try startWorker(["--handler", "echo"])
         defer { kill(worker, SIGKILL) }
         let answer = try await CourierExecutable.run(["wait", "orphan-1", "--timeout", "60"], environment: environment)
-        #expect(answer.standardOutput == "kept\n")
+        #expect(answer.standardOutput == "kept")
         try await expectSoundFile()
     }
 
@@ -141,10 +141,10 @@ struct SQLiteProcessTests {
         for index in 0..<5 {
             let answer = try await CourierExecutable.run(
                 ["wait", "job-\(index)", "--timeout", "60"], environment: environment)
-            #expect(answer.standardOutput == "p\(index)\n", "job-\(index) was lost")
+            #expect(answer.standardOutput == "p\(index)", "job-\(index) was lost")
         }
         let early = try await CourierExecutable.run(["wait", "early", "--timeout", "60"], environment: environment)
-        #expect(early.standardOutput == "early\n")
+        #expect(early.standardOutput == "early")
         kill(worker, SIGTERM)
         _ = try await waitForExit(worker, within: 30)
         try await expectSoundFile()

@@ -82,5 +82,7 @@ final class MutantBackend: QueueBackend {
         try await base.release(lease, retryAfter: retryAfter, reason: reason)
     }
 
+    func giveBack(_ lease: Lease) async throws { try await base.giveBack(lease) }
+
     func shutdown() async { await base.shutdown() }
 }

@@ -32,7 +32,7 @@ struct RedisProcessTests {
         defer { kill(healthy, SIGKILL) }
         let answer = try await CourierExecutable.run(["wait", "crash-1", "--timeout", "60"], environment: environment)
         #expect(answer.exitCode == 0, "\(answer.standardError)")
-        #expect(answer.standardOutput == "survive\n")
+        #expect(answer.standardOutput == "survive")
 
         // Answered once: the stored response came from the second attempt, and it is the only one.
         let backend = try await RedisQueueBackend(

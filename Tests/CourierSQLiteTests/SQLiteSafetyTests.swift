@@ -228,6 +228,9 @@ struct SQLiteSafetyTests {
         let before = try bytes(path)
 
         let reader = try await open(path, .readOnly, configuration: configuration)
+        // On a loaded machine the writer may have reaped the 200 ms lease before it shut down: what matters is
+        // that the read-only backend changes nothing from here on.
+        let leasedState = try await reader.status(of: leased)
         await expectReadOnlyError { try await reader.publishRequest(payload: Data("new".utf8)) }
         await expectReadOnlyError {
             var readerConsumer = reader.consumeRequests().makeAsyncIterator()
@@ -243,7 +246,7 @@ struct SQLiteSafetyTests {
 
         // Past the lease, the TTL and the once-a-second sweep: a read-only backend reaps and sweeps nothing.
         try await Task.sleep(for: .milliseconds(1300))
-        #expect(try await reader.status(of: leased) == .running(attempt: 1))
+        #expect(try await reader.status(of: leased) == leasedState)
         #expect(try await reader.status(of: waiting) == .pending(attempt: 1))
         await reader.shutdown()
 

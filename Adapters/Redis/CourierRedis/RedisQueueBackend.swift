@@ -175,6 +175,13 @@ public final class RedisQueueBackend: QueueBackend {
             lease, after: retryAfter, reason: reason ?? "released by its consumer", on: commands)
     }
 
+    /// Gives a delivery back without spending its attempt. See ``QueueBackend/giveBack(_:)``.
+    /// - Throws: ``CourierError`` with code `leaseLost`, `backendUnavailable` or `shutDown`.
+    public func giveBack(_ lease: Lease) async throws {
+        try checkOpen()
+        try await store.giveBack(lease, on: commands)
+    }
+
     // MARK: Responses
 
     /// Stores a response and wakes its waiters in one script call. See ``QueueBackend/publishResponse(_:settling:)``.

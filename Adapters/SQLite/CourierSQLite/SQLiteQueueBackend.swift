@@ -191,6 +191,14 @@ public final class SQLiteQueueBackend: QueueBackend {
         return try extended.get()
     }
 
+    /// Gives a delivery back without spending its attempt. See ``QueueBackend/giveBack(_:)``.
+    /// - Throws: ``CourierError`` with code `leaseLost`, `backendUnavailable` or `shutDown`.
+    public func giveBack(_ lease: Lease) async throws {
+        try checkOpen()
+        try await transaction { [store] in try store.giveBack(lease, $0) }
+        board.notifyOne(SQLiteQueueStore.consumersKey)
+    }
+
     /// Gives a delivery back. See ``QueueBackend/release(_:retryAfter:reason:)``.
     /// - Throws: ``CourierError`` with code `leaseLost`, `backendUnavailable` or `shutDown`, or
     ///   `invalidConfiguration` when the backend was opened ``Access/readOnly``.

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// The queue settings of a process, read from environment variables.
 ///
@@ -12,9 +13,11 @@ import Foundation
 /// | `SQLITE_PATH` | the SQLite database file | `./courier.sqlite3` |
 /// | `SQLITE_SYNCHRONOUS` | `normal` (survives process crashes) or `full` (survives power loss) | `normal` |
 /// | `WORKER_CONCURRENCY` | handlers a worker runs at once | `4` |
-/// | `COURIER_LEASE_SECONDS` | lease duration | `30` |
-/// | `COURIER_MAX_ATTEMPTS` | deliveries before dead-lettering | `3` |
-/// | `COURIER_RESPONSE_TTL_SECONDS` | how long responses stay readable | `300` |
+/// | `COURIER_LEASE_SECONDS` | lease duration, 0.1…86,400 | `30` |
+/// | `COURIER_MAX_ATTEMPTS` | deliveries before dead-lettering, 1…1,000 | `3` |
+/// | `COURIER_RESPONSE_TTL_SECONDS` | how long responses stay readable, 1…31,536,000 | `300` |
+/// | `COURIER_HANDLER_TIMEOUT_SECONDS` | how long one handler call may run, 0…604,800 (0: no limit) | `600` |
+/// | `LOG_LEVEL` | `trace`, `debug`, `info`, `notice`, `warning`, `error` or `critical` | `info` |
 /// | `COURIER_MAX_INFLIGHT` | handlers the whole process runs at once (``workerLimits()``) | none |
 /// | `COURIER_GLOBAL_INFLIGHT` | handlers every process sharing the Redis server runs at once (``globalInFlight()``) | none |
 /// | `COURIER_RATE_LIMIT`, `COURIER_RATE_BURST` | handler starts per second, and burst (``workerLimits()``) | none |
@@ -48,15 +51,38 @@ public struct QueueEnvironment: Sendable {
         try integer("WORKER_CONCURRENCY", default: 4, range: 1...10_000)
     }
 
+    /// `COURIER_HANDLER_TIMEOUT_SECONDS`: how long one handler call may run (``WorkerConfiguration/handlerTimeout``);
+    /// 600 s when unset, `nil` (no limit) for `0`.
+    /// - Throws: ``CourierError`` with code ``CourierError/Code/invalidConfiguration`` unless it is 0…604,800.
+    public func handlerTimeout() throws(CourierError) -> Duration? {
+        guard let text = nonEmpty("COURIER_HANDLER_TIMEOUT_SECONDS") else {
+            return WorkerConfiguration.defaultHandlerTimeout
+        }
+        let timeout = try SettingValue.seconds(text, name: "COURIER_HANDLER_TIMEOUT_SECONDS", in: 0...604_800)
+        return timeout == .zero ? nil : timeout
+    }
+
+    /// `LOG_LEVEL`, `info` when unset or empty (case-insensitive).
+    /// - Throws: ``CourierError`` with code ``CourierError/Code/invalidConfiguration`` for a name that is not a
+    ///   level, listing the valid ones.
+    public func logLevel() throws(CourierError) -> Logger.Level {
+        guard let text = nonEmpty("LOG_LEVEL") else { return .info }
+        guard let level = Logger.Level(rawValue: text.lowercased()) else {
+            let valid = Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
+            throw CourierError(.invalidConfiguration, "LOG_LEVEL='\(text)' is not valid: it must be one of \(valid)")
+        }
+        return level
+    }
+
     /// The queue name and timing settings.
     /// - Throws: ``CourierError`` with code ``CourierError/Code/invalidConfiguration`` or
     ///   ``CourierError/Code/invalidQueueName`` for a malformed value.
     public func queueConfiguration() throws(CourierError) -> QueueConfiguration {
         let configuration = QueueConfiguration(
             queueName: nonEmpty("QUEUE_NAME") ?? "courier",
-            leaseDuration: try seconds("COURIER_LEASE_SECONDS", default: 30),
+            leaseDuration: try seconds("COURIER_LEASE_SECONDS", default: 30, range: 0.1...86_400),
             maxAttempts: try integer("COURIER_MAX_ATTEMPTS", default: 3, range: 1...1_000),
-            responseTTL: try seconds("COURIER_RESPONSE_TTL_SECONDS", default: 300))
+            responseTTL: try seconds("COURIER_RESPONSE_TTL_SECONDS", default: 300, range: 1...31_536_000))
         try configuration.validate()
         return configuration
     }
@@ -68,19 +94,15 @@ public struct QueueEnvironment: Sendable {
 
     private func integer(_ name: String, default fallback: Int, range: ClosedRange<Int>) throws(CourierError) -> Int {
         guard let text = nonEmpty(name) else { return fallback }
-        guard let value = Int(text), range.contains(value) else {
-            throw CourierError(
-                .invalidConfiguration,
-                "\(name)='\(text)' is not a whole number from \(range.lowerBound) to \(range.upperBound)")
-        }
-        return value
+        return try SettingValue.integer(text, name: name, in: range)
     }
 
-    private func seconds(_ name: String, default fallback: Double) throws(CourierError) -> Duration {
+    private func seconds(
+        _ name: String, default fallback: Double, range: ClosedRange<Double>
+    ) throws(CourierError)
+        -> Duration
+    {
         guard let text = nonEmpty(name) else { return .seconds(fallback) }
-        guard let value = Double(text), value > 0, value <= 31_536_000 else {
-            throw CourierError(.invalidConfiguration, "\(name)='\(text)' is not a positive number of seconds")
-        }
-        return .milliseconds(Int64((value * 1000).rounded()))
+        return try SettingValue.seconds(text, name: name, in: range)
     }
 }

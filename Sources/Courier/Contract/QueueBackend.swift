@@ -100,6 +100,15 @@ public protocol QueueBackend: Sendable {
     /// - Throws: ``CourierError`` with code ``CourierError/Code/leaseLost`` when the lease is no longer current.
     func release(_ lease: Lease, retryAfter: Duration, reason: String?) async throws
 
+    /// Gives a delivery back unanswered without counting its attempt: the request is pending again at once,
+    /// ahead of later requests on a ``QueueCapabilities/fifo`` adapter, and its next delivery has the same
+    /// attempt number. A worker that stops gracefully does this, so a shutdown never uses up a request's
+    /// attempts nor dead-letters it.
+    ///
+    /// Giving back a request that already has a response does nothing.
+    /// - Throws: ``CourierError`` with code ``CourierError/Code/leaseLost`` when the lease is no longer current.
+    func giveBack(_ lease: Lease) async throws
+
     /// Stops the backend: consumer streams end, waiters throw ``CourierError/Code/shutDown``, and resources
     /// (threads, connections, timers) are released. Calling it again does nothing.
     func shutdown() async

@@ -16,27 +16,19 @@ extension QueueEnvironment {
 
     private func inFlightLimit(_ name: String) throws(CourierError) -> Int? {
         guard let text = trimmed(name) else { return nil }
-        guard let value = Int(text), (1...100_000).contains(value) else {
-            throw CourierError(.invalidConfiguration, "\(name)='\(text)' is not a whole number from 1 to 100000")
-        }
-        return value
+        return try SettingValue.integer(text, name: name, in: 1...100_000)
     }
 
-    /// `COURIER_RATE_LIMIT` (requests per second, may be fractional) and `COURIER_RATE_BURST` (default: one
-    /// second's worth, at least 1), or `nil` when `COURIER_RATE_LIMIT` is unset.
-    /// - Throws: ``CourierError`` with code ``CourierError/Code/invalidConfiguration`` for a value that is not
-    ///   a positive number.
+    /// `COURIER_RATE_LIMIT` (requests per second, may be fractional, 0.001…1,000,000) and `COURIER_RATE_BURST`
+    /// (1…1,000,000; default: one second's worth, at least 1), or `nil` when `COURIER_RATE_LIMIT` is unset.
+    /// - Throws: ``CourierError`` with code ``CourierError/Code/invalidConfiguration`` for a value outside its
+    ///   range, naming the variable and the range.
     public func rateLimit() throws(CourierError) -> (rate: Double, burst: Double)? {
         guard let text = trimmed("COURIER_RATE_LIMIT") else { return nil }
-        guard let rate = Double(text), rate > 0, rate <= 1_000_000 else {
-            throw CourierError(
-                .invalidConfiguration, "COURIER_RATE_LIMIT='\(text)' is not a positive number of requests per second")
-        }
+        let rate = try SettingValue.number(
+            text, name: "COURIER_RATE_LIMIT", in: 0.001...1_000_000, unit: "requests per second")
         guard let burstText = trimmed("COURIER_RATE_BURST") else { return (rate, max(1, rate)) }
-        guard let burst = Double(burstText), burst >= 1, burst <= 1_000_000 else {
-            throw CourierError(
-                .invalidConfiguration, "COURIER_RATE_BURST='\(burstText)' is not a number of requests of at least 1")
-        }
+        let burst = try SettingValue.number(burstText, name: "COURIER_RATE_BURST", in: 1...1_000_000, unit: "requests")
         return (rate, burst)
     }
 

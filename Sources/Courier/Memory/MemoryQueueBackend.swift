@@ -116,6 +116,20 @@ public final class MemoryQueueBackend: QueueBackend {
         }
     }
 
+    /// Gives a delivery back without spending its attempt. See ``QueueBackend/giveBack(_:)``.
+    /// - Throws: ``CourierError`` with code `leaseLost` or `shutDown`.
+    public func giveBack(_ lease: Lease) async throws {
+        try mutate { state, now, effects in
+            try state.checkOpen()
+            if state.storedResponse(lease.correlationID, now: now) != nil { return }
+            guard case .leased = try state.currentRecord(for: lease).phase else {
+                throw CourierError(
+                    .leaseLost, "the lease on \(lease.correlationID) (attempt \(lease.attempt)) was lost")
+            }
+            state.putBack(lease.correlationID, now: now, effects: &effects)
+        }
+    }
+
     // MARK: Responses
 
     /// Stores a response, first one wins. See ``QueueBackend/publishResponse(_:settling:)``.

@@ -141,6 +141,16 @@ struct MemoryQueueState {
         }
     }
 
+    /// Puts a delivered request back at the head of the queue with the same attempt number.
+    mutating func putBack(_ id: CorrelationID, now: Instant, effects: inout MemoryQueueEffects) {
+        guard var record = records[id] else { return }
+        leasedIDs.remove(id)
+        record.phase = .ready
+        records[id] = record
+        readyQueue.prepend((id, record.sequence))
+        dispatch(now: now, effects: &effects)
+    }
+
     /// Checks that `lease` is the request's current delivery.
     func currentRecord(for lease: Lease) throws(CourierError) -> Record {
         guard let record = records[lease.correlationID], let token = UInt64(lease.token),

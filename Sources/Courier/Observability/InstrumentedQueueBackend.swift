@@ -170,6 +170,14 @@ public final class InstrumentedQueueBackend: QueueBackend {
         }
     }
 
+    /// Gives a delivery back without spending its attempt; nothing is counted (the request is neither retried
+    /// nor finished).
+    /// - Throws: As the wrapped ``QueueBackend/giveBack(_:)``.
+    public func giveBack(_ lease: Lease) async throws {
+        defer { _ = settled(lease.correlationID) }
+        try await base.giveBack(lease)
+    }
+
     /// Releases a delivery and counts a retry, or a dead letter when it was the last attempt.
     /// - Throws: As the wrapped ``QueueBackend/release(_:retryAfter:reason:)``.
     public func release(_ lease: Lease, retryAfter: Duration, reason: String?) async throws {

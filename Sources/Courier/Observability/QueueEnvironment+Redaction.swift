@@ -2,14 +2,19 @@ extension QueueEnvironment {
     /// `REDIS_URL` with any password replaced by `***`, safe to log or put in an error message.
     public var redactedRedisURL: String { Self.redactingPassword(in: redisURL) }
 
-    /// Replaces the password of a `scheme://[user:]password@host…` URL with `***`; other text is unchanged.
+    /// Replaces the credentials of a `scheme://[user:]password@host…` URL with `***`; other text is unchanged.
+    ///
+    /// The credentials end at the last `@`, so a password holding `@`, `/`, `?`, `#` or `:` is hidden whole,
+    /// whether or not it was percent-encoded. The user name is kept when it holds none of those.
     public static func redactingPassword(in url: String) -> String {
-        guard let schemeEnd = url.range(of: "://") else { return url }
+        guard let schemeEnd = url.range(of: "://") else { return url.contains("@") ? "***" : url }
         let rest = url[schemeEnd.upperBound...]
-        let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? rest.endIndex
-        guard let at = rest[..<authorityEnd].lastIndex(of: "@") else { return url }
+        guard let at = rest.lastIndex(of: "@") else { return url }
         let userInfo = rest[..<at]
-        let user = userInfo.firstIndex(of: ":").map { userInfo[..<$0] + ":" } ?? ""
+        var user = ""
+        if let colon = userInfo.firstIndex(of: ":"), !userInfo[..<colon].contains(where: { "/?#@".contains($0) }) {
+            user = userInfo[..<colon] + ":"
+        }
         return url[..<schemeEnd.upperBound] + user + "***" + rest[at...]
     }
 }

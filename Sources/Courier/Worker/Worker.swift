@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// Runs a handler over a queue's requests: the worker side of Courier.
 ///
@@ -57,12 +58,16 @@ public struct Worker: Service {
             backend: backend,
             interval: configuration.leaseRenewalInterval ?? backend.configuration.leaseDuration / 3, logger: logger)
         let keeperTask = Task { await keeper.run() }
-        defer { keeperTask.cancel() }
+        let timeouts = TimeoutScheduler()
+        defer {
+            keeperTask.cancel()
+            timeouts.close()
+        }
         let slots = WorkerSlots()
         await withGracefulShutdownHandler {
             await withTaskCancellationHandler {
                 await slots.run(count: configuration.concurrency) { slot in
-                    await runSlot(slot, keeper: keeper, slots: slots)
+                    await runSlot(slot, keeper: keeper, timeouts: timeouts, slots: slots)
                 }
             } onCancel: {
                 slots.cancelAll()
@@ -77,7 +82,7 @@ public struct Worker: Service {
         }
     }
 
-    private func runSlot(_ slot: Int, keeper: LeaseKeeper, slots: WorkerSlots) async {
+    private func runSlot(_ slot: Int, keeper: LeaseKeeper, timeouts: TimeoutScheduler, slots: WorkerSlots) async {
         var failures = 0
         while !Task.isCancelled && !slots.isStopping {
             var deliveries = backend.consumeRequests().makeAsyncIterator()
@@ -87,7 +92,8 @@ public struct Worker: Service {
                     slots.markBusy(slot)
                     guard let delivery else { return }
                     failures = 0
-                    if await handle(delivery, slot: slot, keeper: keeper, slots: slots) == .slotCancelled {
+                    let state = await handle(delivery, slot: slot, keeper: keeper, timeouts: timeouts, slots: slots)
+                    if state == .slotCancelled {
                         // This task was cancelled to stop the handler; the slot goes on in a fresh one.
                         slots.replace(slot)
                         return
@@ -102,50 +108,83 @@ public struct Worker: Service {
                 logger.error(
                     "could not take work from the queue; retrying",
                     metadata: ["error": "\(error)", "slot": "\(slot)", "retry_in": "\(delay)"])
+                // Idle while backing off, so a graceful shutdown cancels the wait instead of sitting it out.
+                guard slots.markIdle(slot) else { return }
                 try? await Task.sleep(for: delay)
+                slots.markBusy(slot)
             }
         }
     }
 
     private enum Outcome: Sendable {
         case answered(Data)
+        /// The attempt failed; it is retried unless it was the last.
         case failed(String)
+        /// The request fails now, whatever attempt this was (retrying cannot help).
+        case failedPermanently(String)
         case interrupted
         case leaseEnded(CourierError)
     }
 
+    /// The longest failure reason stored in a response; longer ones are cut, so that any handler error fits.
+    static let maximumReasonLength = 4096
+
     private enum SlotState { case usable, slotCancelled }
 
     /// Runs the handler on the slot's own task and settles the delivery. The lease keeper stops a handler whose
-    /// request was cancelled (or whose lease was lost) by cancelling the slot's task; the caller then replaces
-    /// the slot.
-    private func handle(_ delivery: Delivery, slot: Int, keeper: LeaseKeeper, slots: WorkerSlots) async -> SlotState {
+    /// request was cancelled (or whose lease was lost), and the handler timeout stops a handler that ran too
+    /// long, by cancelling the slot's task; the caller then replaces the slot.
+    private func handle(
+        _ delivery: Delivery, slot: Int, keeper: LeaseKeeper, timeouts: TimeoutScheduler, slots: WorkerSlots
+    ) async -> SlotState {
         if logger.logLevel <= .debug { logger(for: delivery).debug("handling request") }
         let slotTask = slots.task(of: slot)
         let key = keeper.keep(delivery.lease) { slotTask?.cancel() }
+        let expiry = configuration.handlerTimeout.map { timeout in
+            let flag = TimeoutFlag()
+            let token = timeouts.schedule(after: timeout) {
+                flag.fire()
+                slotTask?.cancel()
+            }
+            return (flag: flag, token: token, timeout: timeout)
+        }
         let result: Result<Data, any Error>
         do {
             result = .success(try await limits.run { try await handler(delivery.request) })
         } catch {
             result = .failure(error)
         }
+        if let expiry { timeouts.cancel(expiry.token) }
+        let timedOut = expiry?.flag.hasFired ?? false
         let outcome: Outcome
         let ended = keeper.stopKeeping(key)
         if let ended {
             outcome = .leaseEnded(ended)
+        } else if timedOut, let timeout = expiry?.timeout {
+            outcome = .failed("the handler did not finish within its timeout of \(timeout.inSeconds) s")
         } else {
             switch result {
+            case .success(let payload) where payload.count > backend.configuration.maxPayloadBytes:
+                outcome = .failedPermanently(
+                    "the handler's response is \(payload.count) bytes, over the queue's payload limit of "
+                        + "\(backend.configuration.maxPayloadBytes) bytes, so it cannot be stored")
             case .success(let payload): outcome = .answered(payload)
             case .failure where Task.isCancelled: outcome = .interrupted
+            case .failure(let error as PermanentHandlerError): outcome = .failedPermanently(error.reason)
             case .failure(let error): outcome = .failed(String(describing: error))
             }
         }
         do {
-            try await settle(delivery, outcome: outcome)
+            if Task.isCancelled {
+                // The slot's task was cancelled to stop the handler; settling must not be cancelled with it.
+                try await Task { try await settle(delivery, outcome: outcome) }.value
+            } else {
+                try await settle(delivery, outcome: outcome)
+            }
         } catch {
             logger(for: delivery).error("could not settle the request", metadata: ["error": "\(error)"])
         }
-        return ended == nil ? .usable : .slotCancelled
+        return ended == nil && !timedOut ? .usable : .slotCancelled
     }
 
     /// The worker's logger with the request's `correlation_id` and `attempt`. Built only for lines that are
@@ -162,23 +201,44 @@ public struct Worker: Service {
         let id = delivery.request.correlationID
         switch outcome {
         case .answered(let payload):
-            if case .alreadyAnswered = try await backend.complete(delivery, payload: payload) {
-                logger().notice("a response was already stored; this one was dropped")
+            do {
+                if case .alreadyAnswered = try await backend.complete(delivery, payload: payload) {
+                    logger().notice("a response was already stored; this one was dropped")
+                }
+            } catch let error as CourierError where error.code == .payloadTooLarge {
+                // The adapter refused the response: fail the request now rather than let the lease run out.
+                try await settle(
+                    delivery, outcome: .failedPermanently("the response cannot be stored: \(error.message)"))
             }
         case .failed(let reason) where delivery.isLastAttempt:
             logger().warning("handler failed on its last attempt", metadata: ["error": "\(reason)"])
-            try await backend.publishResponse(.failure(id, error: reason), settling: delivery.lease)
+            try await backend.publishResponse(.failure(id, error: Self.cut(reason)), settling: delivery.lease)
+        case .failedPermanently(let reason):
+            logger().warning("handler failed; retrying cannot help", metadata: ["error": "\(reason)"])
+            try await backend.publishResponse(.failure(id, error: Self.cut(reason)), settling: delivery.lease)
         case .failed(let reason):
             let delay = configuration.retry.delay(afterAttempt: delivery.attempt)
             logger().notice("handler failed; will retry", metadata: ["error": "\(reason)", "retry_in": "\(delay)"])
             try await backend.release(delivery.lease, retryAfter: delay, reason: reason)
         case .interrupted:
-            logger().notice("handler interrupted by shutdown; releasing the request")
-            try await backend.release(delivery.lease, retryAfter: .zero, reason: "the worker shut down")
+            logger().notice("handler interrupted by shutdown; giving the request back without spending its attempt")
+            try await backend.giveBack(delivery.lease)
         case .leaseEnded(let error) where error.code == .requestCancelled:
             logger().info("request cancelled; handler stopped")
         case .leaseEnded(let error):
             logger().warning("lease lost; handler stopped", metadata: ["error": "\(error)"])
         }
     }
+
+    /// `reason`, cut to ``maximumReasonLength`` characters.
+    static func cut(_ reason: String) -> String {
+        reason.count <= maximumReasonLength ? reason : String(reason.prefix(maximumReasonLength - 1)) + "…"
+    }
+}
+
+/// Set once when a handler's timeout fires.
+private final class TimeoutFlag: Sendable {
+    private let fired = Atomic<Bool>(false)
+    func fire() { fired.store(true, ordering: .releasing) }
+    var hasFired: Bool { fired.load(ordering: .acquiring) }
 }

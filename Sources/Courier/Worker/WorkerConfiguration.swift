@@ -10,16 +10,25 @@ public struct WorkerConfiguration: Sendable, Hashable {
     /// How long in-flight handlers may keep running after a graceful shutdown starts; after that they are
     /// cancelled and their deliveries released for another worker. 30 s by default.
     public var gracePeriod: Duration
+    /// How long one handler call may run; after that the handler is cancelled and the attempt fails (it is
+    /// retried like any failure, or answered as failed on the last attempt). `nil` lets a handler run for as
+    /// long as it holds its lease. 10 minutes by default: long enough for a slow LLM call, short enough that a
+    /// hung one gives its slot back.
+    public var handlerTimeout: Duration?
+
+    /// The default ``handlerTimeout``: 10 minutes.
+    public static let defaultHandlerTimeout: Duration = .seconds(600)
 
     /// Creates a configuration; every argument has the documented default.
     public init(
         concurrency: Int = 4, leaseRenewalInterval: Duration? = nil, retry: RetryPolicy = RetryPolicy(),
-        gracePeriod: Duration = .seconds(30)
+        gracePeriod: Duration = .seconds(30), handlerTimeout: Duration? = WorkerConfiguration.defaultHandlerTimeout
     ) {
         self.concurrency = max(1, concurrency)
         self.leaseRenewalInterval = leaseRenewalInterval
         self.retry = retry
         self.gracePeriod = gracePeriod
+        self.handlerTimeout = handlerTimeout
     }
 }
 

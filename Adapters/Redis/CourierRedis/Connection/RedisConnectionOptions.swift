@@ -43,6 +43,10 @@ public struct RedisConnectionOptions: Sendable, Hashable {
     }
 
     /// Parses a `redis://` URL.
+    ///
+    /// The host may be a name, an IPv4 address or a bracketed IPv6 address (`redis://[::1]:6379`). The
+    /// credentials run to the last `@`, so a password may hold any character; percent-encoded ones are decoded.
+    /// Options: `connect_timeout` and `read_timeout`, 0.001…3,600 seconds.
     /// - Throws: ``CourierError`` with code ``CourierError/Code/invalidConfiguration`` naming what is wrong;
     ///   the message never contains the password.
     public init(url text: String) throws(CourierError) {
@@ -51,49 +55,99 @@ public struct RedisConnectionOptions: Sendable, Hashable {
                 .invalidConfiguration,
                 "REDIS_URL \(QueueEnvironment.redactingPassword(in: text)) is not valid: \(reason)")
         }
-        guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased() else {
-            throw invalid("expected redis://[[user]:password@]host[:port][/database]")
-        }
+        let form = "expected redis://[[user]:password@]host[:port][/database]"
+        guard let schemeEnd = text.range(of: "://") else { throw invalid(form) }
+        let scheme = text[..<schemeEnd.lowerBound].lowercased()
         guard scheme == "redis" else {
             if scheme == "rediss" {
                 throw invalid("TLS (rediss://) is not supported; use redis:// on a trusted network")
             }
             throw invalid("the scheme must be redis://")
         }
-        guard let host = components.host, !host.isEmpty else { throw invalid("it names no host") }
-        self.init(host: host)
-        if let port = components.port {
-            guard (1...65535).contains(port) else { throw invalid("port \(port) is out of range") }
+        var rest = text[schemeEnd.upperBound...]
+        var user: String?
+        var password: String?
+        if let at = rest.lastIndex(of: "@") {
+            let credentials = rest[..<at]
+            rest = rest[rest.index(after: at)...]
+            if let colon = credentials.firstIndex(of: ":") {
+                user = Self.decoded(credentials[..<colon])
+                password = Self.decoded(credentials[credentials.index(after: colon)...])
+            } else {
+                // `redis://secret@host` is the common way to give only a password.
+                password = Self.decoded(credentials)
+            }
+        }
+        let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" } ?? rest.endIndex
+        let authority = rest[..<authorityEnd]
+        let host: Substring
+        var portText: Substring?
+        if authority.hasPrefix("[") {
+            guard let close = authority.firstIndex(of: "]") else { throw invalid("the IPv6 address has no closing ]") }
+            host = authority[authority.index(after: authority.startIndex)..<close]
+            let after = authority[authority.index(after: close)...]
+            if !after.isEmpty {
+                guard after.hasPrefix(":") else { throw invalid("expected :port after the IPv6 address") }
+                portText = after.dropFirst()
+            }
+            guard !host.isEmpty, host.allSatisfy({ $0.isHexDigit || $0 == ":" || $0 == "." }) else {
+                throw invalid("'\(host)' is not an IPv6 address")
+            }
+        } else {
+            if let colon = authority.firstIndex(of: ":") {
+                host = authority[..<colon]
+                portText = authority[authority.index(after: colon)...]
+            } else {
+                host = authority
+            }
+            guard !host.isEmpty else { throw invalid("it names no host") }
+            guard host.count <= 253 else { throw invalid("the host name is \(host.count) characters; at most 253") }
+            guard host.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "-" || $0 == "_") })
+            else { throw invalid("the host name may hold only letters, digits, '.', '-' and '_'") }
+            guard !host.split(separator: ".").contains(where: { $0.count > 63 }) else {
+                throw invalid("a part of the host name is longer than 63 characters")
+            }
+        }
+        self.init(host: String(host), user: user.flatMap { $0.isEmpty ? nil : $0 })
+        self.password = password.flatMap { $0.isEmpty ? nil : $0 }
+        if let portText {
+            guard let port = Int(portText), (1...65535).contains(port) else {
+                throw invalid("the port must be a whole number from 1 to 65,535")
+            }
             self.port = port
         }
-        if let user = components.percentEncodedUser.flatMap({ $0.removingPercentEncoding }), !user.isEmpty {
-            self.user = user
+        var path = rest[authorityEnd...]
+        var query: Substring = ""
+        if let question = path.firstIndex(of: "?") {
+            query = path[path.index(after: question)...]
+            path = path[..<question]
         }
-        if let password = components.percentEncodedPassword.flatMap({ $0.removingPercentEncoding }),
-            !password.isEmpty
-        {
-            self.password = password
-        }
-        if user != nil && password == nil {
-            // `redis://secret@host` is the common way to give only a password.
-            password = user
-            user = nil
-        }
-        let path = components.path.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
-        if !path.isEmpty {
-            guard let database = Int(path), database >= 0 else { throw invalid("database '\(path)' is not a number") }
-            self.database = database
-        }
-        for item in components.queryItems ?? [] {
-            guard let value = item.value.flatMap(Double.init), value > 0 else {
-                throw invalid("option \(item.name) needs a positive number of seconds")
+        let database = path.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+        if !database.isEmpty {
+            guard let number = Int(database), (0...Int(Int32.max)).contains(number) else {
+                throw invalid("the database must be a whole number from 0 to 2,147,483,647")
             }
-            switch item.name {
-            case "connect_timeout": connectTimeout = .milliseconds(Int(value * 1000))
-            case "read_timeout": readTimeout = .milliseconds(Int(value * 1000))
-            default: throw invalid("unknown option '\(item.name)'")
-            }
+            self.database = number
         }
+        for item in query.split(separator: "&") {
+            let parts = item.split(separator: "=", maxSplits: 1)
+            let name = String(parts[0])
+            guard name == "connect_timeout" || name == "read_timeout" else {
+                throw invalid("unknown option '\(name.prefix(40))'; the options are connect_timeout and read_timeout")
+            }
+            let value: Duration
+            do {
+                value = try SettingValue.seconds(
+                    parts.count > 1 ? String(parts[1]) : "", name: name, in: 0.001...3_600)
+            } catch {
+                throw invalid(error.message)
+            }
+            if name == "connect_timeout" { connectTimeout = value } else { readTimeout = value }
+        }
+    }
+
+    private static func decoded(_ text: Substring) -> String {
+        String(text).removingPercentEncoding ?? String(text)
     }
 
     /// `host:port`, for messages.

@@ -81,6 +81,14 @@ struct RedisQueueStore: Sendable {
             [.string(delivery.lease.correlationID.rawValue), .string(delivery.lease.token)])
     }
 
+    /// Puts a delivery back at the head of the queue with the same attempt.
+    /// - Throws: ``CourierError`` with code `leaseLost` when the lease is no longer current.
+    func giveBack(_ lease: Lease, on connection: RedisConnection) async throws {
+        let reply = try await run(
+            scripts.unclaim, connection, [.string(lease.correlationID.rawValue), .string(lease.token)])
+        if reply.integer != 1 { throw lost(lease) }
+    }
+
     // MARK: Leases
 
     func extend(_ lease: Lease, on connection: RedisConnection) async throws -> Lease {

@@ -228,17 +228,20 @@ struct RedisScripts: Sendable {
             return 1
             """
 
-    /// ARGV: id, token. Puts a claimed delivery nobody took back at the head of the queue, same attempt.
+    /// ARGV: id, token. Puts a delivery back at the head of the queue, same attempt: one claimed for a consumer
+    /// that stopped waiting, or given back by a worker that stops. Returns 1, or 0 when the lease is lost.
     static let unclaimBody = """
         local id = ARGV[1]
+        if redis.call('EXISTS', p .. 'res:' .. id) == 1 then return 1 end
         local f = redis.call('HMGET', p .. 'req:' .. id, 's', 't')
         if f[1] == 'l' and f[2] == ARGV[2] then
           redis.call('ZREM', p .. 'leases', id)
           redis.call('HSET', p .. 'req:' .. id, 's', 'q')
           redis.call('RPUSH', p .. 'pending', id)
           wake()
+          return 1
         end
-        return 1
+        return 0
         """
 
     /// ARGV: id, response TTL ms. Returns 'pending', 'running', 'finished' or 'unknown'.
