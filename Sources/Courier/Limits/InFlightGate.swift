@@ -1,4 +1,3 @@
-import DequeModule
 import Synchronization
 
 /// An in-process ``ConcurrencyGate``: at most ``limit`` permits are out at once; further callers wait in FIFO
@@ -19,7 +18,7 @@ public final class InFlightGate: ConcurrencyGate {
     private struct State {
         var nextID: UInt64 = 0
         var outstanding: Set<UInt64> = []
-        var waiters: Deque<Waiter> = []
+        var waiters = WaitQueue<Waiter>()
         var cancelledBeforeWaiting: Set<UInt64> = []
     }
 
@@ -52,16 +51,14 @@ public final class InFlightGate: ConcurrencyGate {
                         state.outstanding.insert(id)
                         return .success(GatePermit(token: String(id)))
                     }
-                    state.waiters.append(Waiter(id: id, continuation: continuation))
+                    state.waiters.append(id, Waiter(id: id, continuation: continuation))
                     return nil
                 }
                 if let immediate { continuation.resume(with: immediate) }
             }
         } onCancel: {
             let waiter = state.withLock { state -> Waiter? in
-                if let index = state.waiters.firstIndex(where: { $0.id == id }) {
-                    return state.waiters.remove(at: index)
-                }
+                if let waiter = state.waiters.remove(id) { return waiter }
                 if !state.outstanding.contains(id) { state.cancelledBeforeWaiting.insert(id) }
                 return nil
             }

@@ -65,14 +65,14 @@ public final class MemoryQueueBackend: QueueBackend {
                     } else if Task.isCancelled {
                         effects.deliveries.append((continuation, nil))
                     } else {
-                        state.consumers.append((token, continuation))
+                        state.consumers.append(token, continuation)
                     }
                 }
             }
         } onCancel: {
             mutate { state, _, effects in
-                if let index = state.consumers.firstIndex(where: { $0.token == token }) {
-                    effects.deliveries.append((state.consumers.remove(at: index).continuation, nil))
+                if let continuation = state.consumers.remove(token) {
+                    effects.deliveries.append((continuation, nil))
                 }
             }
         }
@@ -239,7 +239,7 @@ public final class MemoryQueueBackend: QueueBackend {
             state.isShutDown = true
             if let timer = state.timer { timeouts.cancel(timer) }
             state.timer = nil
-            while let consumer = state.consumers.popFirst() { effects.deliveries.append((consumer.continuation, nil)) }
+            while let consumer = state.consumers.popFirst() { effects.deliveries.append((consumer, nil)) }
             let error = CourierError(.shutDown, "the memory queue '\(configuration.queueName)' was shut down")
             for waiter in state.waiters.values.flatMap(\.values) { effects.answer(waiter, with: .failure(error)) }
             state.waiters = [:]

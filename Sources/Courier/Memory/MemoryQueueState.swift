@@ -43,7 +43,7 @@ struct MemoryQueueState {
     var deadlineIDs: Set<CorrelationID> = []
     var responses: [CorrelationID: StoredResponse] = [:]
     var expiryQueue: Deque<(expiresAt: Instant, id: CorrelationID)> = []
-    var consumers: Deque<(token: UInt64, continuation: CheckedContinuation<Delivery?, Never>)> = []
+    var consumers = WaitQueue<CheckedContinuation<Delivery?, Never>>()
     var waiters: [CorrelationID: [UInt64: Waiter]] = [:]
     var nextToken: UInt64 = 1
     var isShutDown = false
@@ -85,7 +85,7 @@ struct MemoryQueueState {
     /// Pairs waiting consumers with ready requests.
     mutating func dispatch(now: Instant, effects: inout MemoryQueueEffects) {
         while !consumers.isEmpty, let delivery = claim(now: now, effects: &effects) {
-            effects.deliveries.append((consumers.removeFirst().continuation, delivery))
+            effects.deliveries.append((consumers.popFirst()!, delivery))
         }
     }
 

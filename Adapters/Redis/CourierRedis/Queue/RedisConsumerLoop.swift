@@ -1,5 +1,4 @@
 import Courier
-import DequeModule
 import Foundation
 import Logging
 import Synchronization
@@ -14,7 +13,7 @@ final class RedisConsumerLoop: Sendable {
     typealias Continuation = CheckedContinuation<Delivery?, Never>
 
     private struct State {
-        var waiting: Deque<(token: UInt64, continuation: Continuation)> = []
+        var waiting = WaitQueue<Continuation>()
         var nextToken: UInt64 = 1
         var running = false
         var closed = false
@@ -45,7 +44,7 @@ final class RedisConsumerLoop: Sendable {
             await withCheckedContinuation { (continuation: Continuation) in
                 let (accepted, start) = state.withLock { state -> (Bool, Bool) in
                     if state.closed || Task.isCancelled { return (false, false) }
-                    state.waiting.append((token, continuation))
+                    state.waiting.append(token, continuation)
                     defer { state.running = true }
                     return (true, !state.running)
                 }
@@ -54,8 +53,7 @@ final class RedisConsumerLoop: Sendable {
             }
         } onCancel: {
             let removed = state.withLock { state -> Continuation? in
-                guard let index = state.waiting.firstIndex(where: { $0.token == token }) else { return nil }
-                return state.waiting.remove(at: index).continuation
+                state.waiting.remove(token)
             }
             removed?.resume(returning: nil)
         }
@@ -64,10 +62,9 @@ final class RedisConsumerLoop: Sendable {
     func close() {
         let waiting = state.withLock { state in
             state.closed = true
-            defer { state.waiting.removeAll() }
-            return state.waiting
+            return state.waiting.removeAll()
         }
-        for (_, continuation) in waiting { continuation.resume(returning: nil) }
+        for continuation in waiting { continuation.resume(returning: nil) }
         connection.close()
     }
 
@@ -115,7 +112,7 @@ final class RedisConsumerLoop: Sendable {
     private func handOut(_ deliveries: [Delivery], on connection: RedisConnection) async {
         var unwanted: [Delivery] = []
         for delivery in deliveries {
-            let consumer = state.withLock { $0.waiting.popFirst()?.continuation }
+            let consumer = state.withLock { $0.waiting.popFirst() }
             if let consumer {
                 consumer.resume(returning: delivery)
             } else {
