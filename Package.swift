@@ -148,7 +148,7 @@ let package = Package(
         .testTarget(
             name: "CourierCLITests",
             dependencies: [
-                "Courier", "CourierCLI", "CourierSQLite", "CourierTestSupport",
+                "Courier", "CourierCLI", "CourierSQLite", "CourierTestSupport", "CSQLite",
                 .product(name: "Subprocess", package: "swift-subprocess"),
             ],
             swiftSettings: swiftSettings

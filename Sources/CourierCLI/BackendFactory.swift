@@ -59,7 +59,19 @@ enum BackendFactory {
     /// - Throws: `CourierError` for bad values, or `COURIER_GLOBAL_INFLIGHT` with a queue type other than Redis.
     static func makeLimits(_ environment: QueueEnvironment) async throws -> (WorkerLimits, RedisConcurrencyGate?) {
         var limits = try environment.workerLimits()
-        guard let global = try environment.globalInFlight() else { return (limits, nil) }
+        guard let global = try checkLimits(environment) else { return (limits, nil) }
+        let gate = try await RedisConcurrencyGate(
+            url: environment.redisURL, limit: global, slotLease: try environment.queueConfiguration().leaseDuration)
+        limits.sharedGate = gate
+        return (limits, gate)
+    }
+
+    /// Checks the limit variables without opening anything; returns `COURIER_GLOBAL_INFLIGHT`, if set.
+    /// - Throws: `CourierError` for bad values, or `COURIER_GLOBAL_INFLIGHT` with a queue type other than Redis.
+    @discardableResult
+    static func checkLimits(_ environment: QueueEnvironment) throws -> Int? {
+        _ = try environment.workerLimits()
+        guard let global = try environment.globalInFlight() else { return nil }
         let queueType = try environment.queueType()
         guard queueType == .redisList || queueType == .redisPubSub else {
             throw CourierError(
@@ -67,10 +79,7 @@ enum BackendFactory {
                 "COURIER_GLOBAL_INFLIGHT needs QUEUE_TYPE=redis-list or redis-pubsub (the limit is held in Redis); "
                     + "use COURIER_MAX_INFLIGHT for a per-process limit")
         }
-        let gate = try await RedisConcurrencyGate(
-            url: environment.redisURL, limit: global, slotLease: try environment.queueConfiguration().leaseDuration)
-        limits.sharedGate = gate
-        return (limits, gate)
+        return global
     }
 
     /// Commands `backend` has sent to its store, for adapters that count them (Redis); nil otherwise.

@@ -92,6 +92,8 @@ struct ExecHandler: Sendable {
                 "'\(commandLine)' wrote more than \(outputLimit) bytes, over the queue's payload limit, so its "
                     + "response cannot be stored")
         }
+        // Stopped (timeout, cancellation, shutdown): whatever the command wrote is not an answer.
+        try Task.checkCancellation()
         guard case .exited(0) = status else {
             let detail = errorText.trimmingCharacters(in: .whitespacesAndNewlines)
             throw ExecFailure(

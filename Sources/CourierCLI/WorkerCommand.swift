@@ -69,7 +69,7 @@ struct WorkerCommand: AsyncParsableCommand {
             concurrency: try environment.workerConcurrency(),
             gracePeriod: try SettingValue.seconds(gracePeriod, name: "--grace-period", in: 0...86_400),
             handlerTimeout: timeout)
-        _ = try environment.workerLimits()  // refuse bad limits before waiting for the store
+        try BackendFactory.checkLimits(environment)  // refuse bad limits before waiting for the store
         let work: Worker.Handler
         switch handler {
         case .echo: work = { $0.payload }
