@@ -55,4 +55,45 @@ struct RedisProcessTests {
         #expect(outcome.exitCode == 0, "\(outcome.standardError)")
         #expect(outcome.standardOutput.contains("\"failures\": 0"))
     }
+
+    /// Workers and Redis start in any order: a worker whose server is down waits, says so, and serves once the
+    /// server is up; SIGTERM stops it while it waits.
+    @Test func aWorkerStartedBeforeRedisWaitsForIt() async throws {
+        let server = try await RedisTestServer.start()
+        await server.stop()
+        let environment = [
+            "QUEUE_TYPE": "redis-pubsub", "REDIS_URL": server.url, "QUEUE_NAME": "late-\(UUID().uuidString.prefix(8))",
+            "LOG_LEVEL": "info",
+        ]
+        let log = server.directory.appendingPathComponent("worker.log").path
+        let worker = try CourierExecutable.start(["worker"], environment: environment, standardErrorPath: log)
+        defer { kill(worker, SIGKILL) }
+        try await eventually {
+            ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("cannot reach the queue; retrying")
+        }
+        #expect(!(try await CourierExecutable.waitForExit(worker, within: .milliseconds(500))), "the worker gave up")
+        try await server.start()
+        let answer = try await CourierExecutable.run(
+            ["submit", "--wait", "--timeout", "60", "late"], environment: environment)
+        #expect(answer.exitCode == 0, "\(answer.standardError)")
+        #expect(answer.standardOutput == "late")
+        kill(worker, SIGTERM)
+        #expect(try await CourierExecutable.waitForExit(worker, within: .seconds(30)))
+        await server.stop()
+    }
+
+    @Test func aWorkerWaitingForRedisStopsOnSIGTERM() async throws {
+        let server = try await RedisTestServer.start()
+        await server.stop()
+        let log = server.directory.appendingPathComponent("worker.log").path
+        let worker = try CourierExecutable.start(
+            ["worker"], environment: ["QUEUE_TYPE": "redis-list", "REDIS_URL": server.url, "LOG_LEVEL": "info"],
+            standardErrorPath: log)
+        defer { kill(worker, SIGKILL) }
+        try await eventually {
+            ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("cannot reach the queue; retrying")
+        }
+        kill(worker, SIGTERM)
+        #expect(try await CourierExecutable.waitForExit(worker, within: .seconds(10)))
+    }
 }
