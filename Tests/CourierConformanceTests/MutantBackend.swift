@@ -17,6 +17,8 @@ final class MutantBackend: QueueBackend {
         case ignoresFencing
         /// Never dead-letters: gives exhausted requests back as if they were new.
         case neverDeadLetters
+        /// Spends the attempt when a delivery is given back, as a release would.
+        case giveBackSpendsAttempt
     }
 
     let base: MemoryQueueBackend
@@ -82,7 +84,13 @@ final class MutantBackend: QueueBackend {
         try await base.release(lease, retryAfter: retryAfter, reason: reason)
     }
 
-    func giveBack(_ lease: Lease) async throws { try await base.giveBack(lease) }
+    func giveBack(_ lease: Lease) async throws {
+        if mutation == .giveBackSpendsAttempt {
+            try await base.release(lease, retryAfter: .zero, reason: nil)
+        } else {
+            try await base.giveBack(lease)
+        }
+    }
 
     func shutdown() async { await base.shutdown() }
 }

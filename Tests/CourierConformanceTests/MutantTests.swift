@@ -22,6 +22,7 @@ struct MutantTests {
         (.neverExpiresResponses, ["E4"]),
         (.ignoresFencing, ["D5"]),
         (.neverDeadLetters, ["D4", "D7"]),
+        (.giveBackSpendsAttempt, ["D8"]),
     ]
 
     @Test(arguments: expectations.map(\.0))

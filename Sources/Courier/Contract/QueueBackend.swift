@@ -103,7 +103,7 @@ public protocol QueueBackend: Sendable {
     /// Gives a delivery back unanswered without counting its attempt: the request is pending again at once,
     /// ahead of later requests on a ``QueueCapabilities/fifo`` adapter, and its next delivery has the same
     /// attempt number. A worker that stops gracefully does this, so a shutdown never uses up a request's
-    /// attempts nor dead-letters it.
+    /// attempts nor dead-letters it [D8].
     ///
     /// Giving back a request that already has a response does nothing.
     /// - Throws: ``CourierError`` with code ``CourierError/Code/leaseLost`` when the lease is no longer current.

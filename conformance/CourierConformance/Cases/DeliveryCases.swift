@@ -200,5 +200,63 @@ extension Conformance {
                 response.status == .deadLettered, "rule 3 dead letter", "last release ended \(response.status)")
             try c.expect(response.error?.contains("model refused") == true, "rule 3 dead letter", "the reason was lost")
         },
+        ConformanceCase("D8", "giveBackKeepsAttempt") { c in
+            let backend = try await c.backend()
+            let request = try await c.publish(backend, "given back")
+            let id = request.correlationID
+            let first = try await c.claim(backend, rule: "D8")
+            try c.expect(first.attempt == 1, "rule 3 attempts", "the first delivery has attempt \(first.attempt)")
+            let later = try await c.publish(backend, "published later")
+            try await backend.giveBack(first.lease)
+            let status = try await backend.status(of: id)
+            try c.expect(
+                status == .pending(attempt: 1), "rule 3 give back", "a given-back request's status is \(status)")
+            try await c.expectError(.leaseLost, "rule 3 fencing", "giving back \(id) twice with one lease") {
+                try await backend.giveBack(first.lease)
+            }
+            // The given-back request is pending at once (no retry delay); on a fifo adapter it comes first.
+            let promptly = c.timing.scaled(c.timing.wakeBound * 4)
+            var again = try await c.claim(backend, within: promptly, rule: "D8")
+            var laterDelivery: Delivery?
+            if backend.capabilities.contains(.fifo) {
+                try c.expect(
+                    again.request.correlationID == id, "rule 3 give back",
+                    "\(again.request.correlationID), published after \(id), was delivered before the given-back one")
+            } else if again.request.correlationID != id {
+                laterDelivery = again
+                again = try await c.claim(backend, within: promptly, rule: "D8")
+            }
+            try c.expect(again.request == request, "rule 3 give back", "the given-back request came back changed")
+            try c.expect(
+                again.attempt == 1, "rule 3 give back",
+                "the given-back request came back as attempt \(again.attempt); giving back must not spend it")
+            try c.expect(again.lease.token != first.lease.token, "rule 3 fencing", "redelivery reused the token")
+            try await c.expectError(.leaseLost, "rule 3 fencing", "giving back \(id) with a lease it no longer holds") {
+                try await backend.giveBack(first.lease)
+            }
+            try c.expect(
+                try await c.answer(backend, again) == .stored, "rule 3 give back",
+                "the holder of the redelivery could not answer it")
+            // Giving back an answered request does nothing, with the current lease or a stale one.
+            try await backend.giveBack(again.lease)
+            try await backend.giveBack(first.lease)
+            let finished = try await backend.status(of: id)
+            try c.expect(
+                finished == .finished(.completed), "rule 3 give back",
+                "giving back an answered request changed its status to \(finished)")
+            let stored = try await backend.getResponse(for: id)
+            try c.expect(stored?.payload == request.payload, "rule 3 give back", "the stored response changed")
+            // The answered request is not queued again: the next delivery is the later request.
+            let next: Delivery
+            if let laterDelivery {
+                next = laterDelivery
+            } else {
+                next = try await c.claim(backend, rule: "D8")
+            }
+            try c.expect(
+                next.request.correlationID == later.correlationID, "rule 3 give back",
+                "\(next.request.correlationID) was delivered again after it was answered and given back")
+            try await c.answer(backend, next)
+        },
     ]
 }
