@@ -287,6 +287,8 @@ public final class SQLiteQueueBackend: QueueBackend {
         }
         watcher?.cancel()
         board.notifyAll()
+        // A reap or sweep already under way finishes before shutdown returns: nothing writes after it.
+        await watcher?.value
         if watcher != nil && options.access == .readWrite {
             // Fold the WAL back into the database so a stopped queue is one self-contained file.
             _ = try? await database.run { try $0.execute("PRAGMA wal_checkpoint(TRUNCATE)") }
