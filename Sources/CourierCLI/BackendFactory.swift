@@ -17,6 +17,12 @@ enum BackendFactory {
             return try await openBackend(environment, readOnly: readOnly)
         } catch let error as CourierError where error.code == .storageFailure {
             throw CommandFailure.usage(error.message)
+        } catch let error as CourierError
+            where error.code == .backendUnavailable && (try? environment.queueType()) == .sqlite
+        {
+            // A file still locked after the busy timeout at start-up: a local configuration problem, not a
+            // server to wait for.
+            throw CommandFailure.usage(error.message + " (another process held a lock on it throughout)")
         }
     }
 

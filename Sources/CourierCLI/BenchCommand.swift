@@ -10,7 +10,8 @@ struct BenchCommand: AsyncParsableCommand {
         abstract: "Measure round trips per second and latency percentiles against the configured queue.",
         discussion: """
             Runs --workers echo workers in this process (each with WORKER_CONCURRENCY slots, default \
-            --inflight), or none with --workers 0 to drive workers started separately with 'courier worker'.
+            --inflight), or none with --workers 0 to drive workers started separately with 'courier worker'. \
+            \(environmentNote)
             """
     )
 

@@ -7,7 +7,11 @@ import Logging
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Run a worker and a client in this process for a few hundred round trips and print a summary.")
+        abstract: "Run a worker and a client in this process for a few hundred round trips and print a summary.",
+        discussion: """
+            Always uses an in-process memory queue, whatever QUEUE_TYPE says: nothing to start or configure. The \
+            other commands choose their queue with QUEUE_TYPE; see 'courier --help'.
+            """)
 
     @Option(help: "How many round trips.")
     var requests = 500

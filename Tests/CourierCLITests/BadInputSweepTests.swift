@@ -180,6 +180,29 @@ struct BadInputSweepTests {
         #expect(status.standardOutput == "pending\n")
     }
 
+    /// A file another process keeps locked throughout start-up is a configuration problem (exit 2) for every
+    /// command, a worker included: it does not wait for it as it waits for a Redis server.
+    @Test(arguments: [["submit", "x"], ["worker"]])
+    func aLockedFileAtStartIsAConfigurationError(_ arguments: [String]) async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "courier-lock-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("queue.sqlite3").path
+        let environment = ["QUEUE_TYPE": "sqlite", "SQLITE_PATH": path, "LOG_LEVEL": "warning"]
+        let seeded = try await CourierExecutable.run(["submit", "--id", "seed", "payload"], environment: environment)
+        try #require(seeded.exitCode == 0, "\(seeded.standardError)")
+        var database: OpaquePointer?
+        try #require(sqlite3_open(path, &database) == SQLITE_OK)
+        defer { sqlite3_close(database) }
+        try #require(sqlite3_exec(database, "BEGIN EXCLUSIVE", nil, nil, nil) == SQLITE_OK)
+        let outcome = try await CourierExecutable.run(arguments, environment: environment)
+        sqlite3_exec(database, "ROLLBACK", nil, nil, nil)
+        #expect(outcome.exitCode == 2, "\(outcome.standardError)")
+        #expect(outcome.standardError.contains("locked"), "\(outcome.standardError)")
+        #expect(outcome.standardError.split(separator: "\n").count == 1)
+    }
+
     /// Every file in `directory` with its bytes: the data, not SQLite's bookkeeping (its `-shm` index, and a
     /// `-wal` file that holds no frames, which readers may create or reset).
     private func snapshot(_ directory: URL) throws -> [String: Data] {

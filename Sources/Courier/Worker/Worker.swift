@@ -56,18 +56,15 @@ public struct Worker: Service {
     public func run() async throws {
         let keeper = LeaseKeeper(
             backend: backend,
-            interval: configuration.leaseRenewalInterval ?? backend.configuration.leaseDuration / 3, logger: logger)
+            interval: configuration.leaseRenewalInterval ?? backend.configuration.leaseDuration / 3,
+            handlerTimeout: configuration.handlerTimeout, logger: logger)
         let keeperTask = Task { await keeper.run() }
-        let timeouts = TimeoutScheduler()
-        defer {
-            keeperTask.cancel()
-            timeouts.close()
-        }
+        defer { keeperTask.cancel() }
         let slots = WorkerSlots()
         await withGracefulShutdownHandler {
             await withTaskCancellationHandler {
                 await slots.run(count: configuration.concurrency) { slot in
-                    await runSlot(slot, keeper: keeper, timeouts: timeouts, slots: slots)
+                    await runSlot(slot, keeper: keeper, slots: slots)
                 }
             } onCancel: {
                 slots.cancelAll()
@@ -82,7 +79,7 @@ public struct Worker: Service {
         }
     }
 
-    private func runSlot(_ slot: Int, keeper: LeaseKeeper, timeouts: TimeoutScheduler, slots: WorkerSlots) async {
+    private func runSlot(_ slot: Int, keeper: LeaseKeeper, slots: WorkerSlots) async {
         var failures = 0
         while !Task.isCancelled && !slots.isStopping {
             var deliveries = backend.consumeRequests().makeAsyncIterator()
@@ -92,7 +89,7 @@ public struct Worker: Service {
                     slots.markBusy(slot)
                     guard let delivery else { return }
                     failures = 0
-                    let state = await handle(delivery, slot: slot, keeper: keeper, timeouts: timeouts, slots: slots)
+                    let state = await handle(delivery, slot: slot, keeper: keeper, slots: slots)
                     if state == .slotCancelled {
                         // This task was cancelled to stop the handler; the slot goes on in a fresh one.
                         slots.replace(slot)
@@ -135,34 +132,25 @@ public struct Worker: Service {
     /// request was cancelled (or whose lease was lost), and the handler timeout stops a handler that ran too
     /// long, by cancelling the slot's task; the caller then replaces the slot.
     private func handle(
-        _ delivery: Delivery, slot: Int, keeper: LeaseKeeper, timeouts: TimeoutScheduler, slots: WorkerSlots
+        _ delivery: Delivery, slot: Int, keeper: LeaseKeeper, slots: WorkerSlots
     ) async -> SlotState {
         if logger.logLevel <= .debug { logger(for: delivery).debug("handling request") }
         let slotTask = slots.task(of: slot)
         let key = keeper.keep(delivery.lease) { slotTask?.cancel() }
-        let expiry = configuration.handlerTimeout.map { timeout in
-            let flag = TimeoutFlag()
-            let token = timeouts.schedule(after: timeout) {
-                flag.fire()
-                slotTask?.cancel()
-            }
-            return (flag: flag, token: token, timeout: timeout)
-        }
         let result: Result<Data, any Error>
         do {
             result = .success(try await limits.run { try await handler(delivery.request) })
         } catch {
             result = .failure(error)
         }
-        if let expiry { timeouts.cancel(expiry.token) }
-        let timedOut = expiry?.flag.hasFired ?? false
         let outcome: Outcome
         let ended = keeper.stopKeeping(key)
-        if let ended {
-            outcome = .leaseEnded(ended)
-        } else if timedOut, let timeout = expiry?.timeout {
+        switch ended {
+        case .leaseEnded(let error)?:
+            outcome = .leaseEnded(error)
+        case .timedOut(let timeout)?:
             outcome = .failed("the handler did not finish within its timeout of \(timeout.inSeconds) s")
-        } else {
+        case nil:
             switch result {
             case .success(let payload) where payload.count > backend.configuration.maxPayloadBytes:
                 outcome = .failedPermanently(
@@ -184,7 +172,7 @@ public struct Worker: Service {
         } catch {
             logger(for: delivery).error("could not settle the request", metadata: ["error": "\(error)"])
         }
-        return ended == nil && !timedOut ? .usable : .slotCancelled
+        return ended == nil ? .usable : .slotCancelled
     }
 
     /// The worker's logger with the request's `correlation_id` and `attempt`. Built only for lines that are
@@ -234,11 +222,4 @@ public struct Worker: Service {
     static func cut(_ reason: String) -> String {
         reason.count <= maximumReasonLength ? reason : String(reason.prefix(maximumReasonLength - 1)) + "…"
     }
-}
-
-/// Set once when a handler's timeout fires.
-private final class TimeoutFlag: Sendable {
-    private let fired = Atomic<Bool>(false)
-    func fire() { fired.store(true, ordering: .releasing) }
-    var hasFired: Bool { fired.load(ordering: .acquiring) }
 }
