@@ -26,7 +26,7 @@ struct ExecHandlerProcessTests {
     /// The process ids a handler wrote to `file`, one per line, once there are `count`.
     private func processIDs(in file: String, count: Int) async throws -> [pid_t] {
         var found: [pid_t] = []
-        try await eventually(within: .seconds(20)) {
+        try await eventually(.seconds(20)) {
             let text = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
             found = text.split(separator: "\n").compactMap { pid_t($0) }
             return found.count >= count
@@ -80,7 +80,7 @@ struct ExecHandlerProcessTests {
         let handlers = try await processIDs(in: pids, count: 2)
         kill(worker, SIGKILL)
         #expect(try await CourierExecutable.waitForExit(worker, within: .seconds(10)))
-        try await eventually(within: .seconds(20)) { !handlers.contains(where: isRunning) }
+        try await eventually(.seconds(20)) { !handlers.contains(where: isRunning) }
     }
 
     @Test func aGracefulStopAsksPolitelyStopsTheWholeGroupAndKeepsTheAttempt() async throws {
@@ -97,7 +97,7 @@ struct ExecHandlerProcessTests {
         let handlers = try await processIDs(in: pids, count: 2)
         kill(worker, SIGTERM)
         #expect(try await CourierExecutable.waitForExit(worker, within: .seconds(20)))
-        try await eventually(within: .seconds(20)) { !handlers.contains(where: isRunning) }
+        try await eventually(.seconds(20)) { !handlers.contains(where: isRunning) }
         #expect(FileManager.default.fileExists(atPath: terminated), "the command got no SIGTERM first")
         let status = try await CourierExecutable.run(["status", "polite"], environment: environment)
         #expect(status.standardOutput == "pending\n", "a graceful stop spent the attempt: \(status.standardOutput)")
@@ -180,25 +180,4 @@ struct ExecHandlerProcessTests {
         #expect(outcome.standardError.contains("never-published"))
         #expect(ContinuousClock.now - started < .seconds(60))
     }
-}
-
-/// Whether process `pid` exists and is not a zombie.
-func isRunning(_ pid: pid_t) -> Bool {
-    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-        let close = stat.lastIndex(of: ")")
-    else { return false }
-    let state = stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first
-    return state != "Z" && state != "X"
-}
-
-/// Waits until `condition` holds, checking every 50 ms; fails the test when `limit` passes first.
-func eventually(
-    within limit: Duration, _ condition: () async throws -> Bool, sourceLocation: SourceLocation = #_sourceLocation
-) async throws {
-    let deadline = ContinuousClock.now + limit
-    while ContinuousClock.now < deadline {
-        if try await condition() { return }
-        try await Task.sleep(for: .milliseconds(50))
-    }
-    Issue.record("the condition did not hold within \(limit)", sourceLocation: sourceLocation)
 }

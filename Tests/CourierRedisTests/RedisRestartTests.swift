@@ -116,16 +116,3 @@ final class Gate: Sendable {
         for continuation in waiting { continuation.resume() }
     }
 }
-
-/// Polls `condition` every 20 ms until it holds, failing after `limit`.
-func eventually(
-    _ limit: Duration = .seconds(30), sourceLocation: SourceLocation = #_sourceLocation,
-    _ condition: () async throws -> Bool
-) async throws {
-    let deadline = ContinuousClock.now + limit
-    while ContinuousClock.now < deadline {
-        if try await condition() { return }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-    Issue.record("condition did not hold within \(limit)", sourceLocation: sourceLocation)
-}
