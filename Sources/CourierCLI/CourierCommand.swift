@@ -9,22 +9,23 @@ struct CourierCommand: AsyncParsableCommand {
         commandName: "courier",
         abstract: "A request/response queue: submit work, have a worker answer it, wait for the answer.",
         discussion: """
-            Every command reads the same environment (default in brackets):
-              QUEUE_TYPE                       memory, sqlite, redis-list or redis-pubsub [memory]
+            Every command reads the same environment. QUEUE_TYPE is memory, sqlite, redis-list or \
+            redis-pubsub; REDIS_URL is redis://[[user]:password@]host[:port][/db]. Defaults in brackets:
+              QUEUE_TYPE                       the adapter [memory]
               QUEUE_NAME                       the queue's name [courier]
               SQLITE_PATH                      the SQLite file [./courier.sqlite3]
               SQLITE_SYNCHRONOUS               normal or full [normal]
-              REDIS_URL                        redis://[[user]:password@]host[:port][/db] [redis://127.0.0.1:6379/0]
+              REDIS_URL                        the Redis server [redis://127.0.0.1:6379/0]
               WORKER_CONCURRENCY               handlers per worker, 1…10,000 [4]
-              COURIER_LEASE_SECONDS            lease duration, 0.1…86,400 [30]
-              COURIER_MAX_ATTEMPTS             deliveries before dead-lettering, 1…1,000 [3]
-              COURIER_RESPONSE_TTL_SECONDS     how long responses stay readable, 1…31,536,000 [300]
-              COURIER_HANDLER_TIMEOUT_SECONDS  how long one handler call may run, 0…604,800, 0 = no limit [600]
-              COURIER_MAX_INFLIGHT             handlers per process, 1…100,000 [no limit]
-              COURIER_GLOBAL_INFLIGHT          handlers across every Redis worker, 1…100,000 [no limit]
-              COURIER_RATE_LIMIT               handler starts per second, 0.001…1,000,000 [no limit]
-              COURIER_RATE_BURST               burst of the rate limit, 1…1,000,000 [one second's worth]
-              LOG_LEVEL                        trace, debug, info, notice, warning, error, critical [info]
+              COURIER_LEASE_SECONDS            lease, 0.1…86,400 s [30]
+              COURIER_MAX_ATTEMPTS             deliveries, 1…1,000 [3]
+              COURIER_RESPONSE_TTL_SECONDS     response TTL, 1…31,536,000 s [300]
+              COURIER_HANDLER_TIMEOUT_SECONDS  per call, 0…604,800 s, 0 = none [600]
+              COURIER_MAX_INFLIGHT             per process, 1…100,000 [none]
+              COURIER_GLOBAL_INFLIGHT          across Redis workers, 1…100,000 [none]
+              COURIER_RATE_LIMIT               starts/s, 0.001…1,000,000 [none]
+              COURIER_RATE_BURST               1…1,000,000 [one second's worth]
+              LOG_LEVEL                        trace, debug, info, notice, … [info]
             Exit codes: 0 ok; 1 a request failed, timed out, is unknown, or its output could not be written; \
             2 bad usage or configuration. Errors are one line on standard error.
             """,
