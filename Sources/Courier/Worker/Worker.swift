@@ -158,8 +158,8 @@ public struct Worker: Service {
                         + "\(backend.configuration.maxPayloadBytes) bytes, so it cannot be stored")
             case .success(let payload): outcome = .answered(payload)
             case .failure where Task.isCancelled: outcome = .interrupted
-            case .failure(let error as PermanentHandlerError): outcome = .failedPermanently(error.reason)
-            case .failure(let error): outcome = .failed(String(describing: error))
+            case .failure(let error as PermanentHandlerError): outcome = .failedPermanently(Self.cut(error.reason))
+            case .failure(let error): outcome = .failed(Self.cut(String(describing: error)))
             }
         }
         do {
@@ -200,10 +200,10 @@ public struct Worker: Service {
             }
         case .failed(let reason) where delivery.isLastAttempt:
             logger().warning("handler failed on its last attempt", metadata: ["error": "\(reason)"])
-            try await backend.publishResponse(.failure(id, error: Self.cut(reason)), settling: delivery.lease)
+            try await backend.publishResponse(.failure(id, error: reason), settling: delivery.lease)
         case .failedPermanently(let reason):
             logger().warning("handler failed; retrying cannot help", metadata: ["error": "\(reason)"])
-            try await backend.publishResponse(.failure(id, error: Self.cut(reason)), settling: delivery.lease)
+            try await backend.publishResponse(.failure(id, error: reason), settling: delivery.lease)
         case .failed(let reason):
             let delay = configuration.retry.delay(afterAttempt: delivery.attempt)
             logger().notice("handler failed; will retry", metadata: ["error": "\(reason)", "retry_in": "\(delay)"])
