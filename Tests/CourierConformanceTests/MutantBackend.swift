@@ -19,12 +19,24 @@ final class MutantBackend: QueueBackend {
         case neverDeadLetters
         /// Spends the attempt when a delivery is given back, as a release would.
         case giveBackSpendsAttempt
+        /// `subscribe` never returns, and ignores cancellation and its own timeout.
+        case hangsInSubscribe
+        /// The delivery stream's `next()` never returns, and ignores cancellation.
+        case hangsInConsume
+        /// `shutdown()` never returns.
+        case hangsInShutdown
     }
 
     let base: MemoryQueueBackend
     let mutation: Mutation
     private let published = Atomic<Int>(0)
     private let forever = Mutex<[CorrelationID: QueueResponse]>([:])
+    private let stuck = Mutex<[UnsafeContinuation<Void, Never>]>([])
+
+    /// Waits forever, ignoring cancellation (the continuation is kept, never resumed).
+    private func hang() async {
+        await withUnsafeContinuation { continuation in stuck.withLock { $0.append(continuation) } }
+    }
 
     init(_ mutation: Mutation, configuration: QueueConfiguration) throws {
         var configuration = configuration
@@ -42,6 +54,12 @@ final class MutantBackend: QueueBackend {
     }
 
     func consumeRequests() -> DeliverySequence {
+        if mutation == .hangsInConsume {
+            return DeliverySequence { [self] in
+                await hang()
+                return nil
+            }
+        }
         guard mutation == .deliversTwice else { return base.consumeRequests() }
         let repeated = Mutex<Delivery?>(nil)
         return DeliverySequence { [base] in
@@ -71,7 +89,8 @@ final class MutantBackend: QueueBackend {
     }
 
     func subscribe(to correlationID: CorrelationID, timeout: Duration) async throws -> QueueResponse {
-        try await base.subscribe(to: correlationID, timeout: timeout)
+        if mutation == .hangsInSubscribe { await hang() }
+        return try await base.subscribe(to: correlationID, timeout: timeout)
     }
 
     func status(of correlationID: CorrelationID) async throws -> RequestState {
@@ -92,5 +111,8 @@ final class MutantBackend: QueueBackend {
         }
     }
 
-    func shutdown() async { await base.shutdown() }
+    func shutdown() async {
+        await base.shutdown()
+        if mutation == .hangsInShutdown { await hang() }
+    }
 }

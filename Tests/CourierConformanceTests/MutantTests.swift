@@ -23,7 +23,14 @@ struct MutantTests {
         (.ignoresFencing, ["D5"]),
         (.neverDeadLetters, ["D4", "D7"]),
         (.giveBackSpendsAttempt, ["D8"]),
+        (.hangsInSubscribe, ["F1", "F2"]),
+        (.hangsInConsume, ["A1", "C2"]),
+        (.hangsInShutdown, ["A1", "H1"]),
     ]
+
+    /// The most a case may take against the memory timing: its deadline (20 leases, at least 10 s, × scale) and
+    /// the shutdown bound, plus room for a loaded machine.
+    static let longestCase: Duration = .seconds(60)
 
     @Test(arguments: expectations.map(\.0))
     func mutantFails(_ mutation: MutantBackend.Mutation) async throws {
@@ -31,11 +38,14 @@ struct MutantTests {
         let harness = MutantHarness(mutation: mutation)
         var failures: [String] = []
         for testCase in Conformance.cases(for: harness) where guarding.contains(testCase.id) {
+            let started = ContinuousClock.now
             do {
                 try await testCase.run(harness)
             } catch let failure as ConformanceFailure {
                 failures.append(failure.description)
             }
+            // The kit never hangs: even an adapter call that never returns ends the case by its deadline.
+            #expect(ContinuousClock.now - started < Self.longestCase, "\(testCase) ran \(ContinuousClock.now - started)")
         }
         #expect(failures.count == guarding.count, "\(mutation) passed cases that guard its rule: \(failures)")
     }

@@ -41,7 +41,7 @@ public enum Conformance {
         let context = ConformanceContext(harness: harness, caseName: "capabilities")
         let backend = try await context.backend()
         let reported = backend.capabilities
-        await context.shutdownAll()
+        _ = await context.shutdownAll()
         if reported != harness.declaredCapabilities {
             throw ConformanceFailure(
                 rule: "capabilities",

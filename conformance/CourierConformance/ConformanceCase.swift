@@ -40,17 +40,25 @@ public struct ConformanceCase: Sendable, CustomStringConvertible {
         let context = ConformanceContext(harness: harness, caseName: name)
         let timing = context.timing
         let deadline = max(timing.scaled(timing.lease * 20), timing.scaled(.seconds(10)))
-        do {
-            try await context.within(deadline, rule: description, "the case did not finish") {
-                try await body(context)
-            }
-        } catch let failure as ConformanceFailure {
-            await context.shutdownAll()
-            throw ConformanceFailure(rule: "\(description) [\(failure.rule)]", failure.message)
-        } catch {
-            await context.shutdownAll()
-            throw ConformanceFailure(rule: description, "unexpected error: \(error)")
+        let failure: ConformanceFailure?
+        switch await Deadline.race(deadline, { try await body(context) }) {
+        case .finished(.success):
+            failure = nil
+        case .finished(.failure(let caught as ConformanceFailure)):
+            failure = ConformanceFailure(rule: "\(description) [\(caught.rule)]", caught.message)
+        case .finished(.failure(let error)):
+            failure = ConformanceFailure(rule: description, "unexpected error: \(error)")
+        case .expired:
+            let waiting = context.callsInFlight
+            failure = ConformanceFailure(
+                rule: description,
+                "the case did not finish within its deadline of \(deadline)"
+                    + (waiting.isEmpty ? "" : "; these calls never returned: " + waiting.joined(separator: ", ")))
         }
-        await context.shutdownAll()
+        let stuck = await context.shutdownAll()
+        if let failure { throw failure }
+        if !stuck.isEmpty {
+            throw ConformanceFailure(rule: "\(description) [rule 8 shutdown]", stuck.joined(separator: "; "))
+        }
     }
 }

@@ -8,7 +8,7 @@ final class ConformanceContext: Sendable {
     let harness: any ConformanceHarness
     let timing: ConformanceTiming
     let queueName: String
-    private let opened = Mutex<[any QueueBackend]>([])
+    private let opened = Mutex<[WatchedBackend]>([])
 
     init(harness: any ConformanceHarness, caseName: String) {
         self.harness = harness
@@ -39,12 +39,32 @@ final class ConformanceContext: Sendable {
     }
 
     private func track(_ backend: any QueueBackend) -> any QueueBackend {
-        opened.withLock { $0.append(backend) }
-        return backend
+        let watched = WatchedBackend(backend)
+        opened.withLock { $0.append(watched) }
+        return watched
     }
 
-    func shutdownAll() async {
-        for backend in opened.withLock({ $0 }) { await backend.shutdown() }
+    /// The adapter's own instance behind a backend this context opened (for the harness's hooks).
+    func unwrapped(_ backend: any QueueBackend) -> any QueueBackend {
+        (backend as? WatchedBackend)?.base ?? backend
+    }
+
+    /// The calls of this case's backends that have not returned, oldest first.
+    var callsInFlight: [String] { opened.withLock { $0 }.flatMap(\.callsInFlight) }
+
+    /// How long one `shutdown()` may take before the case fails.
+    var shutdownBound: Duration { timing.scaled(timing.lease * 4 + .seconds(5)) }
+
+    /// Shuts down every backend this case opened, each within ``shutdownBound``.
+    /// - Returns: A description of each shutdown that did not return in time.
+    func shutdownAll() async -> [String] {
+        var stuck: [String] = []
+        for backend in opened.withLock({ $0 }) {
+            if case .expired = await Deadline.race(shutdownBound, { await backend.shutdown() }) {
+                stuck.append("shutdown() did not return within \(shutdownBound)")
+            }
+        }
+        return stuck
     }
 
     // MARK: Checks
@@ -66,24 +86,22 @@ final class ConformanceContext: Sendable {
         throw ConformanceFailure(rule: rule, "\(what): expected \(code), but it succeeded")
     }
 
-    /// Runs `operation`, failing with `rule` if it takes longer than `limit`.
+    /// Runs `operation`, failing with `rule` if it has not returned after `limit`; an operation that ignores
+    /// cancellation is abandoned, never waited for.
+    /// - Parameter what: What was expected, such as `a delivery`; the failure says it did not come in time.
     func within<T: Sendable>(
         _ limit: Duration, rule: String, _ what: String, _ operation: @escaping @Sendable () async throws -> T
     ) async throws -> T {
-        let result = try await withThrowingTaskGroup(of: Raced<T>.self) { group in
-            group.addTask { .value(try await operation()) }
-            group.addTask {
-                try await Task.sleep(for: limit)
-                return .late
-            }
-            let first = try await group.next()!
-            group.cancelAll()
-            return first
+        switch await Deadline.race(limit, operation) {
+        case .finished(let result):
+            return try result.get()
+        case .expired:
+            let waiting = callsInFlight
+            throw ConformanceFailure(
+                rule: rule,
+                "expected \(what) within \(limit); it did not happen"
+                    + (waiting.isEmpty ? "" : "; still waiting for: " + waiting.joined(separator: ", ")))
         }
-        guard case .value(let value) = result else {
-            throw ConformanceFailure(rule: rule, "\(what) within \(limit)")
-        }
-        return value
     }
 
     /// Polls `condition` until it holds or `limit` passes.
@@ -115,7 +133,7 @@ final class ConformanceContext: Sendable {
     /// Claims one delivery, failing with `rule` when none arrives within `limit` (default: a wake bound + lease).
     func claim(_ backend: any QueueBackend, within limit: Duration? = nil, rule: String) async throws -> Delivery {
         let bound = limit ?? timing.scaled(timing.wakeBound + timing.lease * 2)
-        let delivery = try await within(bound, rule: rule, "expected a delivery") {
+        let delivery = try await within(bound, rule: rule, "a delivery") {
             var consumer = backend.consumeRequests().makeAsyncIterator()
             return try await consumer.next()
         }
@@ -163,8 +181,3 @@ final class ConformanceContext: Sendable {
     }
 }
 
-/// The outcome of racing an operation against a deadline.
-enum Raced<T: Sendable>: Sendable {
-    case value(T)
-    case late
-}

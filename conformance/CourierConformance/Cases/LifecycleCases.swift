@@ -13,12 +13,12 @@ extension Conformance {
             try await Task.sleep(for: c.timing.scaled(c.timing.wakeBound))
             await backend.shutdown()
             let ended = try await c.within(
-                c.timing.scaled(.seconds(2)), rule: "rule 8 shutdown", "the consumer stream ended"
+                c.timing.scaled(.seconds(2)), rule: "rule 8 shutdown", "the consumer stream to end"
             ) {
                 try await consumer.value
             }
             try c.expect(ended == nil, "rule 8 shutdown", "a consumer received a delivery at shutdown")
-            let outcome = try await c.within(c.timing.scaled(.seconds(2)), rule: "rule 8 shutdown", "the waiter woke") {
+            let outcome = try await c.within(c.timing.scaled(.seconds(2)), rule: "rule 8 shutdown", "the waiter to wake") {
                 await waiter.result
             }
             guard case .failure(let error as CourierError) = outcome, error.code == .shutDown else {

@@ -109,7 +109,7 @@ extension Conformance {
             try await Task.sleep(for: c.timing.scaled(c.timing.wakeBound))
             cancelled.cancel()
             let outcome = try await c.within(
-                c.timing.scaled(.seconds(2)), rule: "rule 6 cancellation", "a cancelled wait ended"
+                c.timing.scaled(.seconds(2)), rule: "rule 6 cancellation", "the cancelled wait to end"
             ) {
                 await cancelled.result
             }
@@ -124,7 +124,7 @@ extension Conformance {
         },
         ConformanceCase("F8", "waitersReleased", hooks: .resourceProbe) { c in
             let backend = try await c.backend()
-            let baseline = try await c.harness.openResources(of: backend)
+            let baseline = try await c.harness.openResources(of: c.unwrapped(backend))
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for index in 0..<1000 {
                     group.addTask {
@@ -143,7 +143,7 @@ extension Conformance {
             try await c.eventually(
                 c.timing.scaled(.seconds(5)), "rule 6 resources", "waiter resources back to baseline"
             ) {
-                try await c.harness.openResources(of: backend) <= baseline
+                try await c.harness.openResources(of: c.unwrapped(backend)) <= baseline
             }
         },
     ]
