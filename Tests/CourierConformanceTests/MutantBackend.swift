@@ -25,6 +25,10 @@ final class MutantBackend: QueueBackend {
         case hangsInConsume
         /// `shutdown()` never returns.
         case hangsInShutdown
+        /// `subscribe` times out 3 s after its timeout.
+        case subscribeReturnsLate
+        /// `getResponse` for an unanswered id waits 6 s before saying there is none.
+        case getResponseWaits
     }
 
     let base: MemoryQueueBackend
@@ -85,11 +89,21 @@ final class MutantBackend: QueueBackend {
 
     func getResponse(for correlationID: CorrelationID) async throws -> QueueResponse? {
         if let kept = forever.withLock({ $0[correlationID] }) { return kept }
-        return try await base.getResponse(for: correlationID)
+        let response = try await base.getResponse(for: correlationID)
+        if response == nil && mutation == .getResponseWaits { try await Task.sleep(for: .seconds(6)) }
+        return response
     }
 
     func subscribe(to correlationID: CorrelationID, timeout: Duration) async throws -> QueueResponse {
         if mutation == .hangsInSubscribe { await hang() }
+        if mutation == .subscribeReturnsLate {
+            do {
+                return try await base.subscribe(to: correlationID, timeout: timeout)
+            } catch let error as CourierError where error.code == .timedOut {
+                try await Task.sleep(for: .seconds(3))
+                throw error
+            }
+        }
         return try await base.subscribe(to: correlationID, timeout: timeout)
     }
 

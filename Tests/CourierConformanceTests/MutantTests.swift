@@ -26,6 +26,8 @@ struct MutantTests {
         (.hangsInSubscribe, ["F1", "F2"]),
         (.hangsInConsume, ["A1", "C2"]),
         (.hangsInShutdown, ["A1", "H1"]),
+        (.subscribeReturnsLate, ["F6"]),
+        (.getResponseWaits, ["E1"]),
     ]
 
     /// The most a case may take against the memory timing: its deadline (20 leases, at least 10 s, × scale) and
@@ -45,7 +47,8 @@ struct MutantTests {
                 failures.append(failure.description)
             }
             // The kit never hangs: even an adapter call that never returns ends the case by its deadline.
-            #expect(ContinuousClock.now - started < Self.longestCase, "\(testCase) ran \(ContinuousClock.now - started)")
+            #expect(
+                ContinuousClock.now - started < Self.longestCase, "\(testCase) ran \(ContinuousClock.now - started)")
         }
         #expect(failures.count == guarding.count, "\(mutation) passed cases that guard its rule: \(failures)")
     }

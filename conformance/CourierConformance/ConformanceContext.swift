@@ -39,7 +39,7 @@ final class ConformanceContext: Sendable {
     }
 
     private func track(_ backend: any QueueBackend) -> any QueueBackend {
-        let watched = WatchedBackend(backend)
+        let watched = WatchedBackend(backend, timing: timing)
         opened.withLock { $0.append(watched) }
         return watched
     }
@@ -53,7 +53,7 @@ final class ConformanceContext: Sendable {
     var callsInFlight: [String] { opened.withLock { $0 }.flatMap(\.callsInFlight) }
 
     /// How long one `shutdown()` may take before the case fails.
-    var shutdownBound: Duration { timing.scaled(timing.lease * 4 + .seconds(5)) }
+    var shutdownBound: Duration { timing.scaled(timing.lease + .seconds(2)) }
 
     /// Shuts down every backend this case opened, each within ``shutdownBound``.
     /// - Returns: A description of each shutdown that did not return in time.
@@ -180,4 +180,3 @@ final class ConformanceContext: Sendable {
         }
     }
 }
-

@@ -18,7 +18,9 @@ extension Conformance {
                 try await consumer.value
             }
             try c.expect(ended == nil, "rule 8 shutdown", "a consumer received a delivery at shutdown")
-            let outcome = try await c.within(c.timing.scaled(.seconds(2)), rule: "rule 8 shutdown", "the waiter to wake") {
+            let outcome = try await c.within(
+                c.timing.scaled(.seconds(2)), rule: "rule 8 shutdown", "the waiter to wake"
+            ) {
                 await waiter.result
             }
             guard case .failure(let error as CourierError) = outcome, error.code == .shutDown else {

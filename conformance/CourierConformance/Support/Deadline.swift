@@ -32,8 +32,9 @@ enum Deadline {
         let outcome = await withTaskCancellationHandler {
             await withCheckedContinuation { race.wait(with: $0) }
         } onCancel: {
+            // The operation learns of the cancellation and ends as it sees fit (a store call may still complete);
+            // the deadline still bounds the wait for it.
             work.cancel()
-            race.settle(.finished(.failure(CancellationError())))
         }
         timer.cancel()
         if case .expired = outcome { work.cancel() }

@@ -2,14 +2,24 @@ import Courier
 import Foundation
 import Synchronization
 
-/// The backend a case works with: the adapter's own, with every call it has in flight written down, so that a
-/// case that runs out of time can say which operation never returned.
+/// The backend a case works with: the adapter's own, with every call it has in flight written down (so that a
+/// case that runs out of time can say which operation never returned) and held to the time the contract allows.
+///
+/// A call that promises not to wait (everything but the delivery stream and `subscribe`) must return within
+/// ``callBound``; `subscribe(to:timeout:)` must return within its timeout plus ``slack``. A call past its bound
+/// fails the case at once, naming the call, and is abandoned.
 final class WatchedBackend: QueueBackend {
     let base: any QueueBackend
+    /// The longest a call that does not wait may take: a store round trip on a slow machine.
+    let callBound: Duration
+    /// How late a timed wait may return: the machine's allowance, not a promise of the contract.
+    let slack: Duration
     private let calls: Mutex<(next: Int, running: [Int: (what: String, since: ContinuousClock.Instant)])>
 
-    init(_ base: any QueueBackend) {
+    init(_ base: any QueueBackend, timing: ConformanceTiming) {
         self.base = base
+        self.slack = timing.scaled(timing.wakeBound) + .milliseconds(500)
+        self.callBound = max(timing.scaled(timing.lease * 2), .seconds(5))
         self.calls = Mutex((0, [:]))
     }
 
@@ -31,11 +41,28 @@ final class WatchedBackend: QueueBackend {
         return try await operation()
     }
 
+    /// Runs `operation`, failing (and abandoning it) when it has not returned within `bound`.
+    private func bounded<T: Sendable>(
+        _ what: String, _ bound: Duration, promise: String = "the contract says it does not wait",
+        _ operation: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
+        try await watch(what) {
+            switch await Deadline.race(bound, operation) {
+            case .finished(let result): return try result.get()
+            case .expired:
+                throw ConformanceFailure(
+                    rule: "call bounds", "\(what) did not return within \(bound); \(promise)")
+            }
+        }
+    }
+
     var capabilities: QueueCapabilities { base.capabilities }
     var configuration: QueueConfiguration { base.configuration }
 
     func publishRequest(_ request: QueueRequest) async throws {
-        try await watch("publishRequest(\(request.correlationID))") { try await base.publishRequest(request) }
+        try await bounded("publishRequest(\(request.correlationID))", callBound) { [base] in
+            try await base.publishRequest(request)
+        }
     }
 
     func consumeRequests() -> DeliverySequence {
@@ -50,41 +77,50 @@ final class WatchedBackend: QueueBackend {
     }
 
     func publishResponse(_ response: QueueResponse, settling lease: Lease?) async throws -> PublishResponseResult {
-        try await watch("publishResponse(\(response.correlationID), \(response.status))") {
+        try await bounded("publishResponse(\(response.correlationID), \(response.status))", callBound) { [base] in
             try await base.publishResponse(response, settling: lease)
         }
     }
 
     func getResponse(for correlationID: CorrelationID) async throws -> QueueResponse? {
-        try await watch("getResponse(for: \(correlationID))") { try await base.getResponse(for: correlationID) }
+        try await bounded("getResponse(for: \(correlationID))", callBound) { [base] in
+            try await base.getResponse(for: correlationID)
+        }
     }
 
     func subscribe(to correlationID: CorrelationID, timeout: Duration) async throws -> QueueResponse {
-        try await watch("subscribe(to: \(correlationID), timeout: \(timeout))") {
+        try await bounded(
+            "subscribe(to: \(correlationID), timeout: \(timeout))", timeout + slack,
+            promise: "a wait ends by its timeout (plus \(slack) for a slow machine)"
+        ) { [base] in
             try await base.subscribe(to: correlationID, timeout: timeout)
         }
     }
 
     func status(of correlationID: CorrelationID) async throws -> RequestState {
-        try await watch("status(of: \(correlationID))") { try await base.status(of: correlationID) }
+        try await bounded("status(of: \(correlationID))", callBound) { [base] in
+            try await base.status(of: correlationID)
+        }
     }
 
     func cancel(_ correlationID: CorrelationID) async throws -> CancelResult {
-        try await watch("cancel(\(correlationID))") { try await base.cancel(correlationID) }
+        try await bounded("cancel(\(correlationID))", callBound) { [base] in try await base.cancel(correlationID) }
     }
 
     func extendLease(_ lease: Lease) async throws -> Lease {
-        try await watch("extendLease(\(lease.correlationID))") { try await base.extendLease(lease) }
+        try await bounded("extendLease(\(lease.correlationID))", callBound) { [base] in
+            try await base.extendLease(lease)
+        }
     }
 
     func release(_ lease: Lease, retryAfter: Duration, reason: String?) async throws {
-        try await watch("release(\(lease.correlationID))") {
+        try await bounded("release(\(lease.correlationID))", callBound) { [base] in
             try await base.release(lease, retryAfter: retryAfter, reason: reason)
         }
     }
 
     func giveBack(_ lease: Lease) async throws {
-        try await watch("giveBack(\(lease.correlationID))") { try await base.giveBack(lease) }
+        try await bounded("giveBack(\(lease.correlationID))", callBound) { [base] in try await base.giveBack(lease) }
     }
 
     func shutdown() async {
