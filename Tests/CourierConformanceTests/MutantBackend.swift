@@ -29,6 +29,24 @@ final class MutantBackend: QueueBackend {
         case subscribeReturnsLate
         /// `getResponse` for an unanswered id waits 6 s before saying there is none.
         case getResponseWaits
+        /// Waiters wake only when a response is published; dead letters, deadlines and cancels leave them waiting.
+        case wakesOnlyOnAnswers
+        /// Waiters wake on published responses and cancels, not on what the store decides itself.
+        case wakesOnlyOnAnswersAndCancels
+        /// `status` reports every finished request as completed.
+        case statusSaysCompletedWhenFinished
+        /// `status` forgets a finished request at once.
+        case statusForgetsFinished
+        /// Republishing the id of a failed, cancelled or dead-lettered request is accepted (and dropped).
+        case republishAcceptedUnlessCompleted
+        /// Republishing the id of a cancelled request is accepted (and dropped).
+        case republishAcceptedAfterCancel
+        /// Cancelling a request that waits for its retry reports success but leaves it queued.
+        case cancelIgnoredWhileWaitingForRetry
+        /// Cancelling a request that is already cancelled reports success instead of alreadyFinished.
+        case cancelTwiceSucceeds
+        /// Deadlines are dropped when a request is published.
+        case dropsDeadlines
     }
 
     let base: MemoryQueueBackend
@@ -36,6 +54,8 @@ final class MutantBackend: QueueBackend {
     private let published = Atomic<Int>(0)
     private let forever = Mutex<[CorrelationID: QueueResponse]>([:])
     private let stuck = Mutex<[UnsafeContinuation<Void, Never>]>([])
+    /// Ids this wrapper saw answered (or cancelled), for the mutants that wake only on those.
+    private let signalled = Mutex<Set<CorrelationID>>([])
 
     /// Waits forever, ignoring cancellation (the continuation is kept, never resumed).
     private func hang() async {
@@ -54,7 +74,16 @@ final class MutantBackend: QueueBackend {
 
     func publishRequest(_ request: QueueRequest) async throws {
         if mutation == .dropsOneInHundred, published.add(1, ordering: .relaxed).newValue % 100 == 50 { return }
-        try await base.publishRequest(request)
+        var request = request
+        if mutation == .dropsDeadlines { request.deadline = nil }
+        do {
+            try await base.publishRequest(request)
+        } catch let error as CourierError where error.code == .duplicateRequest {
+            let stored = try await base.getResponse(for: request.correlationID)?.status
+            if mutation == .republishAcceptedUnlessCompleted, let stored, stored != .completed { return }
+            if mutation == .republishAcceptedAfterCancel, stored == .cancelled { return }
+            throw error
+        }
     }
 
     func consumeRequests() -> DeliverySequence {
@@ -81,6 +110,7 @@ final class MutantBackend: QueueBackend {
 
     func publishResponse(_ response: QueueResponse, settling lease: Lease?) async throws -> PublishResponseResult {
         let result = try await base.publishResponse(response, settling: mutation == .ignoresFencing ? nil : lease)
+        signalled.withLock { _ = $0.insert(response.correlationID) }
         if mutation == .neverExpiresResponses, result == .stored {
             forever.withLock { $0[response.correlationID] = response }
         }
@@ -104,13 +134,48 @@ final class MutantBackend: QueueBackend {
                 throw error
             }
         }
+        if mutation == .wakesOnlyOnAnswers || mutation == .wakesOnlyOnAnswersAndCancels {
+            return try await subscribeBySignal(correlationID, timeout: timeout)
+        }
         return try await base.subscribe(to: correlationID, timeout: timeout)
     }
 
-    func status(of correlationID: CorrelationID) async throws -> RequestState {
-        try await base.status(of: correlationID)
+    /// A waiter that looks for a stored response once, then only when this wrapper saw the id answered.
+    private func subscribeBySignal(_ id: CorrelationID, timeout: Duration) async throws -> QueueResponse {
+        if let response = try await base.getResponse(for: id) { return response }
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if signalled.withLock({ $0.contains(id) }), let response = try await base.getResponse(for: id) {
+                return response
+            }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        throw CourierError(.timedOut, "no response to \(id) within \(timeout)")
     }
-    func cancel(_ correlationID: CorrelationID) async throws -> CancelResult { try await base.cancel(correlationID) }
+
+    func status(of correlationID: CorrelationID) async throws -> RequestState {
+        let state = try await base.status(of: correlationID)
+        guard case .finished = state else { return state }
+        if mutation == .statusSaysCompletedWhenFinished { return .finished(.completed) }
+        if mutation == .statusForgetsFinished { return .unknown }
+        return state
+    }
+
+    func cancel(_ correlationID: CorrelationID) async throws -> CancelResult {
+        if mutation == .cancelIgnoredWhileWaitingForRetry,
+            case .pending(let attempt) = try await base.status(of: correlationID),
+            attempt > 1
+        {
+            return .removedPending
+        }
+        if mutation == .cancelTwiceSucceeds, try await base.getResponse(for: correlationID)?.status == .cancelled {
+            return .removedPending
+        }
+        let result = try await base.cancel(correlationID)
+        if mutation == .wakesOnlyOnAnswersAndCancels { signalled.withLock { _ = $0.insert(correlationID) } }
+        return result
+    }
+
     func extendLease(_ lease: Lease) async throws -> Lease { try await base.extendLease(lease) }
 
     func release(_ lease: Lease, retryAfter: Duration, reason: String?) async throws {

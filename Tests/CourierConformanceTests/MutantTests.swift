@@ -28,6 +28,15 @@ struct MutantTests {
         (.hangsInShutdown, ["A1", "H1"]),
         (.subscribeReturnsLate, ["F6"]),
         (.getResponseWaits, ["E1"]),
+        (.wakesOnlyOnAnswers, ["J1", "J2", "J3", "J4"]),
+        (.wakesOnlyOnAnswersAndCancels, ["J1", "J3", "J4"]),
+        (.statusSaysCompletedWhenFinished, ["J1", "J2"]),
+        (.statusForgetsFinished, ["J1", "J7"]),
+        (.republishAcceptedUnlessCompleted, ["J7"]),
+        (.republishAcceptedAfterCancel, ["J7"]),
+        (.cancelIgnoredWhileWaitingForRetry, ["J6"]),
+        (.cancelTwiceSucceeds, ["J2"]),
+        (.dropsDeadlines, ["C6", "J3", "J5"]),
     ]
 
     /// The most a case may take against the memory timing: its deadline (20 leases, at least 10 s, × scale) and

@@ -78,14 +78,18 @@ struct RedisQueueStore: Sendable {
     func unclaim(_ delivery: Delivery, on connection: RedisConnection) async throws {
         _ = try await run(
             scripts.unclaim, connection,
-            [.string(delivery.lease.correlationID.rawValue), .string(delivery.lease.token)])
+            [
+                .string(delivery.lease.correlationID.rawValue), .string(delivery.lease.token),
+                .integer(ttlMilliseconds),
+            ])
     }
 
     /// Puts a delivery back at the head of the queue with the same attempt.
     /// - Throws: ``CourierError`` with code `leaseLost` when the lease is no longer current.
     func giveBack(_ lease: Lease, on connection: RedisConnection) async throws {
         let reply = try await run(
-            scripts.unclaim, connection, [.string(lease.correlationID.rawValue), .string(lease.token)])
+            scripts.unclaim, connection,
+            [.string(lease.correlationID.rawValue), .string(lease.token), .integer(ttlMilliseconds)])
         if reply.integer != 1 { throw lost(lease) }
     }
 

@@ -89,6 +89,18 @@ struct RedisScripts: Sendable {
           redis.call('ZREM', p .. 'deadlines', id)
           notify(id, enc, ttl)
         end
+        -- A request going back to the queue keeps its deadline: past it, it is timed out instead (returns true);
+        -- before it, the deadline is watched again (a claim stops watching it).
+        local function keep_deadline(id, now, ttl)
+          local dm = redis.call('HGET', p .. 'req:' .. id, 'dm')
+          if not dm or dm == '' then return false end
+          if tonumber(dm) <= now then
+            store(id, failure(id, 'timedOut', "the request's deadline passed before it could be delivered again", now), ttl)
+            return true
+          end
+          redis.call('ZADD', p .. 'deadlines', tonumber(dm), id)
+          return false
+        end
         local function reap(now, max_attempts, ttl)
           for _, id in ipairs(redis.call('ZRANGEBYSCORE', p .. 'leases', '-inf', now, 'LIMIT', 0, 100)) do
             redis.call('ZREM', p .. 'leases', id)
@@ -97,7 +109,7 @@ struct RedisScripts: Sendable {
             if attempt >= max_attempts then
               local reason = 'dead-lettered after ' .. attempt .. ' attempt(s): the lease expired'
               store(id, failure(id, 'deadLettered', reason, now), ttl)
-            elseif attempt > 0 then
+            elseif attempt > 0 and not keep_deadline(id, now, ttl) then
               redis.call('HSET', key, 'a', attempt + 1, 's', 'q')
               redis.call('LPUSH', p .. 'pending', id)
             end
@@ -140,7 +152,7 @@ struct RedisScripts: Sendable {
         if redis.call('EXISTS', p .. 'req:' .. id, p .. 'res:' .. id) > 0 then return 0 end
         redis.call('HSET', p .. 'req:' .. id, 's', 'q', 'p', ARGV[2], 'h', ARGV[3], 'c', ARGV[4], 'a', 1)
         if ARGV[5] ~= '' then
-          redis.call('HSET', p .. 'req:' .. id, 'd', ARGV[6])
+          redis.call('HSET', p .. 'req:' .. id, 'd', ARGV[6], 'dm', ARGV[5])
           redis.call('ZADD', p .. 'deadlines', ARGV[5], id)
         end
         redis.call('LPUSH', p .. 'pending', id)
@@ -216,6 +228,7 @@ struct RedisScripts: Sendable {
               store(id, failure(id, 'deadLettered', reason, now), tonumber(ARGV[6]))
               return 1
             end
+            if keep_deadline(id, now, tonumber(ARGV[6])) then return 1 end
             local delay = tonumber(ARGV[3])
             if delay > 0 then
               redis.call('HSET', key, 'a', attempt + 1, 's', 'w')
@@ -228,21 +241,24 @@ struct RedisScripts: Sendable {
             return 1
             """
 
-    /// ARGV: id, token. Puts a delivery back at the head of the queue, same attempt: one claimed for a consumer
-    /// that stopped waiting, or given back by a worker that stops. Returns 1, or 0 when the lease is lost.
-    static let unclaimBody = """
-        local id = ARGV[1]
-        if redis.call('EXISTS', p .. 'res:' .. id) == 1 then return 1 end
-        local f = redis.call('HMGET', p .. 'req:' .. id, 's', 't')
-        if f[1] == 'l' and f[2] == ARGV[2] then
-          redis.call('ZREM', p .. 'leases', id)
-          redis.call('HSET', p .. 'req:' .. id, 's', 'q')
-          redis.call('RPUSH', p .. 'pending', id)
-          wake()
-          return 1
-        end
-        return 0
-        """
+    /// ARGV: id, token, response TTL ms. Puts a delivery back at the head of the queue, same attempt: one claimed
+    /// for a consumer that stopped waiting, or given back by a worker that stops. Returns 1, or 0 when the lease
+    /// is lost.
+    static let unclaimBody =
+        storeAndReap + """
+            local id = ARGV[1]
+            if redis.call('EXISTS', p .. 'res:' .. id) == 1 then return 1 end
+            local f = redis.call('HMGET', p .. 'req:' .. id, 's', 't')
+            if f[1] == 'l' and f[2] == ARGV[2] and keep_deadline(id, now_ms(), tonumber(ARGV[3])) then return 1 end
+            if f[1] == 'l' and f[2] == ARGV[2] then
+              redis.call('ZREM', p .. 'leases', id)
+              redis.call('HSET', p .. 'req:' .. id, 's', 'q')
+              redis.call('RPUSH', p .. 'pending', id)
+              wake()
+              return 1
+            end
+            return 0
+            """
 
     /// ARGV: id, response TTL ms. Returns 'pending', 'running', 'finished' or 'unknown'.
     static let cancelBody =
