@@ -22,10 +22,19 @@ final class ConformanceContext: Sendable {
     }
 
     /// The configuration cases use: this case's queue and the harness's short timings.
-    func configuration(maxAttempts: Int = 3, maxPayloadBytes: Int = 8 << 20) -> QueueConfiguration {
+    /// - Parameter responseTTL: A longer TTL for cases that read a response well after it was stored.
+    func configuration(
+        maxAttempts: Int = 3, maxPayloadBytes: Int = 8 << 20, responseTTL: Duration? = nil
+    ) -> QueueConfiguration {
         QueueConfiguration(
             queueName: queueName, leaseDuration: timing.lease, maxAttempts: maxAttempts,
-            responseTTL: timing.responseTTL, maxPayloadBytes: maxPayloadBytes)
+            responseTTL: responseTTL ?? timing.responseTTL, maxPayloadBytes: maxPayloadBytes)
+    }
+
+    /// The configuration for cases that check a final response's status after waiting on other things: the
+    /// response outlives the case.
+    func lastingConfiguration(maxAttempts: Int = 3) -> QueueConfiguration {
+        configuration(maxAttempts: maxAttempts, responseTTL: timing.scaled(timing.lease * 30))
     }
 
     /// A fresh backend for this case; shut down when the case ends.

@@ -7,7 +7,7 @@ import Foundation
 extension Conformance {
     static let finalStateCases: [ConformanceCase] = [
         ConformanceCase("J1", "deadLetterByReleaseWakes") { c in
-            let backend = try await c.backend(c.configuration(maxAttempts: 1))
+            let backend = try await c.backend(c.lastingConfiguration(maxAttempts: 1))
             let request = try await c.publish(backend)
             let waiter = c.waiter(backend, request.correlationID)
             let delivery = try await c.claim(backend, rule: "J1")
@@ -19,7 +19,7 @@ extension Conformance {
                 "the dead-letter response does not carry the release reason: \(String(describing: response.error))")
         },
         ConformanceCase("J2", "cancelRunningWakes") { c in
-            let backend = try await c.backend()
+            let backend = try await c.backend(c.lastingConfiguration())
             let request = try await c.publish(backend)
             let delivery = try await c.claim(backend, rule: "J2")
             let waiter = c.waiter(backend, request.correlationID)
@@ -40,7 +40,7 @@ extension Conformance {
                 "a cancelled running request came back after its lease")
         },
         ConformanceCase("J3", "deadlinePassingWakes") { c in
-            let backend = try await c.backend()
+            let backend = try await c.backend(c.lastingConfiguration())
             let deadline = c.timing.scaled(c.timing.wakeBound * 3)
             let request = try await c.publish(backend, deadline: Date(timeIntervalSinceNow: deadline.inSeconds))
             let waiter = c.waiter(backend, request.correlationID)
@@ -54,7 +54,7 @@ extension Conformance {
                 "a request was delivered after its deadline")
         },
         ConformanceCase("J4", "lastLeaseExpiryWakes") { c in
-            let backend = try await c.backend(c.configuration(maxAttempts: 1))
+            let backend = try await c.backend(c.lastingConfiguration(maxAttempts: 1))
             let request = try await c.publish(backend)
             let waiter = c.waiter(backend, request.correlationID)
             _ = try await c.claim(backend, rule: "J4")  // and never settled: the lease runs out on the last attempt
@@ -67,7 +67,7 @@ extension Conformance {
                 "a request was delivered again after its last attempt's lease ran out")
         },
         ConformanceCase("J5", "deadlineHoldsOnRedelivery") { c in
-            let backend = try await c.backend()
+            let backend = try await c.backend(c.lastingConfiguration())
             let deadline = c.timing.scaled(c.timing.wakeBound * 5)
             let request = try await c.publish(backend, deadline: Date(timeIntervalSinceNow: deadline.inSeconds))
             let waiter = c.waiter(backend, request.correlationID)
@@ -82,7 +82,7 @@ extension Conformance {
                 "a request was delivered again after its deadline")
         },
         ConformanceCase("J6", "cancelWhileWaitingForRetryIsFinal") { c in
-            let backend = try await c.backend()
+            let backend = try await c.backend(c.lastingConfiguration())
             let request = try await c.publish(backend)
             let delivery = try await c.claim(backend, rule: "J6")
             let retryAfter = c.timing.scaled(c.timing.wakeBound * 3)
@@ -98,7 +98,7 @@ extension Conformance {
                 "a request cancelled while it waited for its retry was delivered")
         },
         ConformanceCase("J7", "republishRefusedWhateverTheStatus") { c in
-            let backend = try await c.backend(c.configuration(maxAttempts: 1))
+            let backend = try await c.backend(c.lastingConfiguration(maxAttempts: 1))
             var finished: [(CorrelationID, ResponseStatus)] = []
             let failed = try await c.publish(backend)
             let delivery = try await c.claim(backend, rule: "J7")
