@@ -47,6 +47,23 @@ final class MutantBackend: QueueBackend {
         case cancelTwiceSucceeds
         /// Deadlines are dropped when a request is published.
         case dropsDeadlines
+        /// Claims `durable` (and its harness declares it) without any way to prove it.
+        case claimsDurable
+        /// Claims `shared` though two instances share nothing.
+        case claimsShared
+        /// Claims `pushWakeups` but waiters look for their response once a second.
+        case subscribePollsEverySecond
+        /// Claims `pushWakeups` but waiters look for their response twice a second.
+        case subscribePollsEveryHalfSecond
+
+        /// What the mutant (and its harness) claims.
+        var capabilities: QueueCapabilities {
+            switch self {
+            case .claimsDurable: [.fifo, .pushWakeups, .durable]
+            case .claimsShared: [.fifo, .pushWakeups, .shared]
+            default: [.fifo, .pushWakeups]
+            }
+        }
     }
 
     let base: MemoryQueueBackend
@@ -69,7 +86,7 @@ final class MutantBackend: QueueBackend {
         self.mutation = mutation
     }
 
-    var capabilities: QueueCapabilities { base.capabilities }
+    var capabilities: QueueCapabilities { mutation.capabilities }
     var configuration: QueueConfiguration { base.configuration }
 
     func publishRequest(_ request: QueueRequest) async throws {
@@ -136,6 +153,15 @@ final class MutantBackend: QueueBackend {
         }
         if mutation == .wakesOnlyOnAnswers || mutation == .wakesOnlyOnAnswersAndCancels {
             return try await subscribeBySignal(correlationID, timeout: timeout)
+        }
+        if mutation == .subscribePollsEverySecond || mutation == .subscribePollsEveryHalfSecond {
+            let interval: Duration = mutation == .subscribePollsEverySecond ? .seconds(1) : .milliseconds(500)
+            let deadline = ContinuousClock.now + timeout
+            while ContinuousClock.now < deadline {
+                if let response = try await base.getResponse(for: correlationID) { return response }
+                try await Task.sleep(for: interval)
+            }
+            throw CourierError(.timedOut, "no response to \(correlationID) within \(timeout)")
         }
         return try await base.subscribe(to: correlationID, timeout: timeout)
     }

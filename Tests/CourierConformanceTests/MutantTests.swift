@@ -4,7 +4,7 @@ import Testing
 
 struct MutantHarness: ConformanceHarness {
     let mutation: MutantBackend.Mutation
-    var declaredCapabilities: QueueCapabilities { [.fifo, .pushWakeups] }
+    var declaredCapabilities: QueueCapabilities { mutation.capabilities }
     var timing: ConformanceTiming { .inProcess }
 
     func makeBackend(configuration: QueueConfiguration) async throws -> any QueueBackend {
@@ -37,7 +37,19 @@ struct MutantTests {
         (.cancelIgnoredWhileWaitingForRetry, ["J6"]),
         (.cancelTwiceSucceeds, ["J2"]),
         (.dropsDeadlines, ["C6", "J3", "J5"]),
+        (.claimsShared, ["H4"]),
+        (.subscribePollsEverySecond, ["K1"]),
+        (.subscribePollsEveryHalfSecond, ["K1"]),
     ]
+
+    /// A capability that no runnable case can prove is not certified.
+    @Test func aDurableClaimWithoutTheReopenHookIsNotCertified() async throws {
+        await #expect {
+            try await Conformance.checkCapabilities(MutantHarness(mutation: .claimsDurable))
+        } throws: { error in
+            "\(error)".contains("not certified") && "\(error)".contains("durable")
+        }
+    }
 
     /// The most a case may take against the memory timing: its deadline (20 leases, at least 10 s, × scale) and
     /// the shutdown bound, plus room for a loaded machine.

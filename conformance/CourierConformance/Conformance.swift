@@ -13,7 +13,7 @@ public enum Conformance {
     /// Every case of the kit, in id order.
     public static let allCases: [ConformanceCase] =
         roundTripCases + submitCases + deliveryCases + leaseCases + responseCases + subscribeCases + statusCases
-        + lifecycleCases + concurrencyCases + finalStateCases
+        + lifecycleCases + concurrencyCases + finalStateCases + capabilityCases
 
     /// The cases `harness` qualifies for: those whose capabilities it declares and whose hooks it provides.
     ///
@@ -46,6 +46,23 @@ public enum Conformance {
             throw ConformanceFailure(
                 rule: "capabilities",
                 "the harness declares \(harness.declaredCapabilities) but the backend reports \(reported)")
+        }
+        // A declared capability must be proved by at least one case that runs.
+        let unproved = [
+            (QueueCapabilities.fifo, "fifo"), (.durable, "durable"), (.shared, "shared"), (.pushWakeups, "pushWakeups"),
+        ]
+        .filter { capability, _ in
+            harness.declaredCapabilities.contains(capability)
+                && !allCases.contains {
+                    $0.requirement.capabilities.contains(capability) && isEnabled($0, for: harness)
+                }
+        }
+        if !unproved.isEmpty {
+            let names = unproved.map(\.1).joined(separator: ", ")
+            throw ConformanceFailure(
+                rule: "capabilities",
+                "not certified: \(names) declared, but no case that proves it can run "
+                    + "(durable needs the reopen hook); provide the hook or stop declaring it")
         }
         let skipped = skippedCases(for: harness).map { "\($0.0) (needs \($0.1))" }
         return skipped.isEmpty ? "all \(allCases.count) cases apply" : "not run: " + skipped.joined(separator: ", ")
