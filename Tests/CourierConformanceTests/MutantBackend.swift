@@ -55,6 +55,24 @@ final class MutantBackend: QueueBackend {
         case subscribePollsEverySecond
         /// Claims `pushWakeups` but waiters look for their response twice a second.
         case subscribePollsEveryHalfSecond
+        /// Keeps only the first MiB of a larger request payload.
+        case truncatesLargePayloads
+        /// Drops the last byte of a response payload of a MiB or more.
+        case dropsLastByteOfLargeResponses
+        /// Trims trailing whitespace from request payloads.
+        case trimsTrailingWhitespace
+        /// Returns response header keys in lower case.
+        case lowercasesHeaderKeys
+        /// Cuts error descriptions to 1,000 characters.
+        case truncatesLongErrors
+        /// Refuses an id that differs from a published one only in case.
+        case idsCaseInsensitive
+        /// Finds a response under an id that differs from the asked one only in case.
+        case getResponseCaseInsensitive
+        /// Answers `status` after shutdown.
+        case statusAfterShutdown
+        /// Accepts `release` after shutdown.
+        case releaseAfterShutdown
 
         /// What the mutant (and its harness) claims.
         var capabilities: QueueCapabilities {
@@ -73,6 +91,8 @@ final class MutantBackend: QueueBackend {
     private let stuck = Mutex<[UnsafeContinuation<Void, Never>]>([])
     /// Ids this wrapper saw answered (or cancelled), for the mutants that wake only on those.
     private let signalled = Mutex<Set<CorrelationID>>([])
+    private let publishedIDs = Mutex<[String: CorrelationID]>([:])
+    private let isShutDown = Atomic<Bool>(false)
 
     /// Waits forever, ignoring cancellation (the continuation is kept, never resumed).
     private func hang() async {
@@ -93,6 +113,19 @@ final class MutantBackend: QueueBackend {
         if mutation == .dropsOneInHundred, published.add(1, ordering: .relaxed).newValue % 100 == 50 { return }
         var request = request
         if mutation == .dropsDeadlines { request.deadline = nil }
+        if mutation == .truncatesLargePayloads && request.payload.count > 1 << 20 {
+            request.payload = request.payload.prefix(1 << 20)
+        }
+        if mutation == .trimsTrailingWhitespace {
+            while let last = request.payload.last, [9, 10, 13, 32].contains(last) { request.payload.removeLast() }
+        }
+        if mutation == .idsCaseInsensitive {
+            let key = request.correlationID.rawValue.lowercased()
+            if let earlier = publishedIDs.withLock({ $0[key] }), earlier != request.correlationID {
+                throw CourierError(.duplicateRequest, "\(request.correlationID) is already published")
+            }
+            publishedIDs.withLock { $0[key] = request.correlationID }
+        }
         do {
             try await base.publishRequest(request)
         } catch let error as CourierError where error.code == .duplicateRequest {
@@ -126,6 +159,16 @@ final class MutantBackend: QueueBackend {
     }
 
     func publishResponse(_ response: QueueResponse, settling lease: Lease?) async throws -> PublishResponseResult {
+        var response = response
+        if mutation == .dropsLastByteOfLargeResponses && response.payload.count >= 1 << 20 {
+            response.payload.removeLast()
+        }
+        if mutation == .truncatesLongErrors, let error = response.error, error.count > 1000 {
+            response.error = String(error.prefix(1000))
+        }
+        if mutation == .getResponseCaseInsensitive {
+            publishedIDs.withLock { $0[response.correlationID.rawValue.lowercased()] = response.correlationID }
+        }
         let result = try await base.publishResponse(response, settling: mutation == .ignoresFencing ? nil : lease)
         signalled.withLock { _ = $0.insert(response.correlationID) }
         if mutation == .neverExpiresResponses, result == .stored {
@@ -136,9 +179,14 @@ final class MutantBackend: QueueBackend {
 
     func getResponse(for correlationID: CorrelationID) async throws -> QueueResponse? {
         if let kept = forever.withLock({ $0[correlationID] }) { return kept }
-        let response = try await base.getResponse(for: correlationID)
+        var response = try await base.getResponse(for: correlationID)
         if response == nil && mutation == .getResponseWaits { try await Task.sleep(for: .seconds(6)) }
-        return response
+        if response == nil && mutation == .getResponseCaseInsensitive,
+            let other = publishedIDs.withLock({ $0[correlationID.rawValue.lowercased()] }), other != correlationID
+        {
+            response = try await base.getResponse(for: other)
+        }
+        return response.map(lowercasedHeadersIfMutated)
     }
 
     func subscribe(to correlationID: CorrelationID, timeout: Duration) async throws -> QueueResponse {
@@ -163,7 +211,14 @@ final class MutantBackend: QueueBackend {
             }
             throw CourierError(.timedOut, "no response to \(correlationID) within \(timeout)")
         }
-        return try await base.subscribe(to: correlationID, timeout: timeout)
+        return lowercasedHeadersIfMutated(try await base.subscribe(to: correlationID, timeout: timeout))
+    }
+
+    private func lowercasedHeadersIfMutated(_ response: QueueResponse) -> QueueResponse {
+        guard mutation == .lowercasesHeaderKeys else { return response }
+        var response = response
+        response.headers = Dictionary(response.headers.map { ($0.key.lowercased(), $0.value) }) { first, _ in first }
+        return response
     }
 
     /// A waiter that looks for a stored response once, then only when this wrapper saw the id answered.
@@ -180,6 +235,7 @@ final class MutantBackend: QueueBackend {
     }
 
     func status(of correlationID: CorrelationID) async throws -> RequestState {
+        if mutation == .statusAfterShutdown && isShutDown.load(ordering: .relaxed) { return .unknown }
         let state = try await base.status(of: correlationID)
         guard case .finished = state else { return state }
         if mutation == .statusSaysCompletedWhenFinished { return .finished(.completed) }
@@ -205,6 +261,7 @@ final class MutantBackend: QueueBackend {
     func extendLease(_ lease: Lease) async throws -> Lease { try await base.extendLease(lease) }
 
     func release(_ lease: Lease, retryAfter: Duration, reason: String?) async throws {
+        if mutation == .releaseAfterShutdown && isShutDown.load(ordering: .relaxed) { return }
         try await base.release(lease, retryAfter: retryAfter, reason: reason)
     }
 
@@ -217,6 +274,7 @@ final class MutantBackend: QueueBackend {
     }
 
     func shutdown() async {
+        isShutDown.store(true, ordering: .relaxed)
         await base.shutdown()
         if mutation == .hangsInShutdown { await hang() }
     }

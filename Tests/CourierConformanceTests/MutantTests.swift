@@ -40,6 +40,15 @@ struct MutantTests {
         (.claimsShared, ["H4"]),
         (.subscribePollsEverySecond, ["K1"]),
         (.subscribePollsEveryHalfSecond, ["K1"]),
+        (.truncatesLargePayloads, ["A8"]),
+        (.dropsLastByteOfLargeResponses, ["A8"]),
+        (.trimsTrailingWhitespace, ["A9"]),
+        (.lowercasesHeaderKeys, ["A9"]),
+        (.truncatesLongErrors, ["A9"]),
+        (.idsCaseInsensitive, ["B4"]),
+        (.getResponseCaseInsensitive, ["B4"]),
+        (.statusAfterShutdown, ["H6"]),
+        (.releaseAfterShutdown, ["H6"]),
     ]
 
     /// A capability that no runnable case can prove is not certified.

@@ -147,7 +147,7 @@ extension Conformance {
                 second.attempt == 2, "rule 3 attempts", "released request came back as attempt \(second.attempt)")
         },
         ConformanceCase("D4", "maxAttemptsDeadLetter") { c in
-            let backend = try await c.backend(c.configuration(maxAttempts: 2))
+            let backend = try await c.backend(c.lastingConfiguration(maxAttempts: 2))
             let request = try await c.publish(backend)
             let waiter = Task {
                 try await backend.subscribe(to: request.correlationID, timeout: c.timing.scaled(.seconds(10)))
@@ -191,7 +191,7 @@ extension Conformance {
             _ = try await backend.extendLease(current.lease)
         },
         ConformanceCase("D7", "releaseOnLastAttemptDeadLetters") { c in
-            let backend = try await c.backend(c.configuration(maxAttempts: 1))
+            let backend = try await c.backend(c.lastingConfiguration(maxAttempts: 1))
             let request = try await c.publish(backend)
             let delivery = try await c.claim(backend, rule: "D7")
             try await backend.release(delivery.lease, retryAfter: .zero, reason: "model refused")

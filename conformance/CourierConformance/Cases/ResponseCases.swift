@@ -16,7 +16,7 @@ extension Conformance {
             }
         },
         ConformanceCase("E2", "firstResponseWins") { c in
-            let backend = try await c.backend()
+            let backend = try await c.backend(c.lastingConfiguration())
             let request = try await c.publish(backend)
             let delivery = try await c.claim(backend, rule: "E2")
             try c.expect(
@@ -33,7 +33,7 @@ extension Conformance {
                 stored?.payload == Data("one".utf8), "rule 4 first wins", "the second response replaced the first")
         },
         ConformanceCase("E3", "concurrentResponders") { c in
-            let backend = try await c.backend()
+            let backend = try await c.backend(c.lastingConfiguration())
             let request = try await c.publish(backend)
             let results = try await withThrowingTaskGroup(of: PublishResponseResult.self) { group in
                 for index in 0..<16 {
@@ -73,7 +73,7 @@ extension Conformance {
                 backend, for: c.timing.lease * 2, rule: "rule 4 settle", "an answered request was delivered again")
         },
         ConformanceCase("E6", "statusShapes") { c in
-            let backend = try await c.backend()
+            let backend = try await c.backend(c.lastingConfiguration())
             for status in [
                 ResponseStatus.completed, .failed, .cancelled, .timedOut, .deadLettered, .init(rawValue: "custom"),
             ] {
