@@ -73,6 +73,14 @@ final class MutantBackend: QueueBackend {
         case statusAfterShutdown
         /// Accepts `release` after shutdown.
         case releaseAfterShutdown
+        /// Leases last ten times as long as the `Lease` says.
+        case leaseTenTimesAsLongAsReported
+        /// Leases last a tenth as long as the `Lease` says.
+        case leaseATenthAsLongAsReported
+        /// Responses stay readable for ten times their TTL.
+        case keepsResponsesTenTimesTheTTL
+        /// Responses disappear after a tenth of their TTL.
+        case expiresResponsesAtATenthOfTheTTL
 
         /// What the mutant (and its harness) claims.
         var capabilities: QueueCapabilities {
@@ -99,15 +107,35 @@ final class MutantBackend: QueueBackend {
         await withUnsafeContinuation { continuation in stuck.withLock { $0.append(continuation) } }
     }
 
+    /// The configuration the mutant reports, which its memory queue may not follow.
+    let configuration: QueueConfiguration
+
     init(_ mutation: Mutation, configuration: QueueConfiguration) throws {
-        var configuration = configuration
-        if mutation == .neverDeadLetters { configuration.maxAttempts = 1_000 }
-        self.base = try MemoryQueueBackend(configuration: configuration)
+        self.configuration = configuration
+        var actual = configuration
+        switch mutation {
+        case .neverDeadLetters: actual.maxAttempts = 1_000
+        case .leaseTenTimesAsLongAsReported: actual.leaseDuration = configuration.leaseDuration * 10
+        case .leaseATenthAsLongAsReported: actual.leaseDuration = configuration.leaseDuration / 10
+        case .keepsResponsesTenTimesTheTTL: actual.responseTTL = configuration.responseTTL * 10
+        case .expiresResponsesAtATenthOfTheTTL: actual.responseTTL = configuration.responseTTL / 10
+        default: break
+        }
+        self.base = try MemoryQueueBackend(configuration: actual)
         self.mutation = mutation
     }
 
     var capabilities: QueueCapabilities { mutation.capabilities }
-    var configuration: QueueConfiguration { base.configuration }
+
+    /// The delivery with its lease reported as the configured one, whatever the memory queue really gives.
+    private func reported(_ delivery: Delivery?) -> Delivery? {
+        guard let delivery, mutation == .leaseTenTimesAsLongAsReported || mutation == .leaseATenthAsLongAsReported
+        else { return delivery }
+        let lease = Lease(
+            correlationID: delivery.lease.correlationID, attempt: delivery.lease.attempt, token: delivery.lease.token,
+            expiresAt: Date(timeIntervalSinceNow: configuration.leaseDuration.inSeconds))
+        return Delivery(request: delivery.request, lease: lease, maxAttempts: configuration.maxAttempts)
+    }
 
     func publishRequest(_ request: QueueRequest) async throws {
         if mutation == .dropsOneInHundred, published.add(1, ordering: .relaxed).newValue % 100 == 50 { return }
@@ -141,6 +169,12 @@ final class MutantBackend: QueueBackend {
             return DeliverySequence { [self] in
                 await hang()
                 return nil
+            }
+        }
+        if mutation == .leaseTenTimesAsLongAsReported || mutation == .leaseATenthAsLongAsReported {
+            return DeliverySequence { [base] in
+                var iterator = base.consumeRequests().makeAsyncIterator()
+                return self.reported(try await iterator.next())
             }
         }
         guard mutation == .deliversTwice else { return base.consumeRequests() }

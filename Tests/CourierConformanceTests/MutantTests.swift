@@ -5,7 +5,15 @@ import Testing
 struct MutantHarness: ConformanceHarness {
     let mutation: MutantBackend.Mutation
     var declaredCapabilities: QueueCapabilities { mutation.capabilities }
-    var timing: ConformanceTiming { .inProcess }
+    var timing: ConformanceTiming {
+        switch mutation {
+        case .leaseTenTimesAsLongAsReported, .leaseATenthAsLongAsReported, .keepsResponsesTenTimesTheTTL,
+            .expiresResponsesAtATenthOfTheTTL:
+            // Long enough that the kit's reads fall inside the broken window even on a loaded machine.
+            .init(lease: .seconds(4), responseTTL: .seconds(4), wakeBound: .milliseconds(100), scale: 2)
+        default: .inProcess
+        }
+    }
 
     func makeBackend(configuration: QueueConfiguration) async throws -> any QueueBackend {
         try MutantBackend(mutation, configuration: configuration)
@@ -49,6 +57,10 @@ struct MutantTests {
         (.getResponseCaseInsensitive, ["B4"]),
         (.statusAfterShutdown, ["H6"]),
         (.releaseAfterShutdown, ["H6"]),
+        (.leaseTenTimesAsLongAsReported, ["D9"]),
+        (.leaseATenthAsLongAsReported, ["D9"]),
+        (.keepsResponsesTenTimesTheTTL, ["E7"]),
+        (.expiresResponsesAtATenthOfTheTTL, ["E7"]),
     ]
 
     /// A capability that no runnable case can prove is not certified.

@@ -13,7 +13,7 @@ public enum Conformance {
     /// Every case of the kit, in id order.
     public static let allCases: [ConformanceCase] =
         roundTripCases + submitCases + deliveryCases + leaseCases + responseCases + subscribeCases + statusCases
-        + lifecycleCases + concurrencyCases + finalStateCases + capabilityCases + exactnessCases
+        + lifecycleCases + concurrencyCases + finalStateCases + capabilityCases + exactnessCases + timingCases
 
     /// The cases `harness` qualifies for: those whose capabilities it declares and whose hooks it provides.
     ///

@@ -41,6 +41,9 @@ struct RedisQueueStore: Sendable {
     /// - Returns: the deliveries, and how long until something next falls due (nil when nothing is scheduled).
     func claim(_ count: Int, on connection: RedisConnection) async throws -> ([Delivery], Duration?) {
         let tokenBase = String(UInt64.random(in: 1...UInt64.max), radix: 36)
+        // The server starts the lease when the script runs; counting from before the call, the Lease never says
+        // it lasts longer than it does.
+        let expiresAt = Date(timeIntervalSinceNow: configuration.leaseDuration.inSeconds)
         let reply = try await run(
             scripts.claim, connection,
             [
@@ -50,7 +53,6 @@ struct RedisQueueStore: Sendable {
         guard let parts = reply.array, parts.count == 2, let rows = parts[0].array else {
             throw CourierError(.storageFailure, "unexpected reply to a claim: \(reply)")
         }
-        let expiresAt = Date(timeIntervalSinceNow: configuration.leaseDuration.inSeconds)
         var deliveries: [Delivery] = []
         for row in rows {
             guard let fields = row.array, fields.count == 7, let idText = fields[0].string,
@@ -96,6 +98,7 @@ struct RedisQueueStore: Sendable {
     // MARK: Leases
 
     func extend(_ lease: Lease, on connection: RedisConnection) async throws -> Lease {
+        let expiresAt = Date(timeIntervalSinceNow: configuration.leaseDuration.inSeconds)
         let reply = try await run(
             scripts.extend, connection,
             [.string(lease.correlationID.rawValue), .string(lease.token), .integer(leaseMilliseconds)])
@@ -106,8 +109,7 @@ struct RedisQueueStore: Sendable {
             throw lost(lease)
         default:
             return Lease(
-                correlationID: lease.correlationID, attempt: lease.attempt, token: lease.token,
-                expiresAt: Date(timeIntervalSinceNow: configuration.leaseDuration.inSeconds))
+                correlationID: lease.correlationID, attempt: lease.attempt, token: lease.token, expiresAt: expiresAt)
         }
     }
 

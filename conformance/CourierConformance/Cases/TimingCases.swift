@@ -1,0 +1,81 @@
+import Courier
+import Foundation
+
+/// Promised durations hold from both sides: a lease lasts as long as the `Lease` says, no shorter and no
+/// longer, and a response stays readable for its TTL and not much beyond. The allowance for a slow machine is
+/// fixed (``timingAllowance``), not multiplied by the timing scale: scaling it would let a slow adapter pass.
+extension Conformance {
+    static let timingCases: [ConformanceCase] = [
+        ConformanceCase("D9", "leaseLastsAsReported") { c in
+            let backend = try await c.backend()
+            let request = try await c.publish(backend)
+            let claimStarted = ContinuousClock.now
+            let delivery = try await c.claim(backend, rule: "D9")
+            let claimTook = ContinuousClock.now - claimStarted
+            let reported = Duration.milliseconds(Int64(delivery.lease.expiresAt.timeIntervalSinceNow * 1000))
+            let lease = backend.configuration.leaseDuration
+            try c.expect(
+                reported <= lease + .milliseconds(200) && reported >= lease - claimTook - .milliseconds(200),
+                "rule 3 lease", "the Lease says it runs out in \(reported), the configured lease is \(lease)")
+            let expiry = ContinuousClock.now + reported
+            // Not over before it says: every status read that starts well before the reported end sees it running.
+            while ContinuousClock.now < expiry - .milliseconds(300) {
+                let readStarted = ContinuousClock.now
+                let state = try await backend.status(of: request.correlationID)
+                if state != .running(attempt: 1) && readStarted < expiry - .milliseconds(300) {
+                    throw ConformanceFailure(
+                        rule: "rule 3 lease",
+                        "status says \(state) \(expiry - readStarted) before the lease the Lease reported runs out")
+                }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            let allowance = c.timingAllowance
+            let again = try await c.within(reported + allowance, rule: "rule 3 lease", "the redelivery after the lease")
+            {
+                var consumer = backend.consumeRequests().makeAsyncIterator()
+                return try await consumer.next()
+            }
+            let arrived = ContinuousClock.now
+            try c.expect(
+                again?.request.correlationID == request.correlationID, "rule 3 lease", "another request came back")
+            try c.expect(
+                arrived >= expiry - .milliseconds(200), "rule 3 lease",
+                "the request was delivered again \(expiry - arrived) before the lease the Lease reported ran out")
+        },
+        ConformanceCase("E7", "responseTTLHeldBothWays") { c in
+            let backend = try await c.backend()
+            let ttl = backend.configuration.responseTTL
+            let request = try await c.publish(backend)
+            let delivery = try await c.claim(backend, rule: "E7")
+            let storing = ContinuousClock.now
+            try await c.answer(backend, delivery)
+            // Readable until the TTL has passed since it was stored: judged by when each read started.
+            while ContinuousClock.now < storing + ttl - .milliseconds(200) {
+                let readStarted = ContinuousClock.now
+                let early = try await backend.getResponse(for: request.correlationID)
+                if early == nil && readStarted < storing + ttl - .milliseconds(100) {
+                    throw ConformanceFailure(
+                        rule: "rule 4 TTL",
+                        "the response was gone \(readStarted - storing) after it was stored; its TTL is \(ttl)")
+                }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            // Gone by the TTL plus the allowance, counted from when it was stored.
+            let deadline = storing + ttl + c.timingAllowance
+            while ContinuousClock.now < deadline {
+                if try await backend.getResponse(for: request.correlationID) == nil { return }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            throw ConformanceFailure(
+                rule: "rule 4 TTL",
+                "the response was still readable \(ContinuousClock.now - storing) after it was stored; its TTL is \(ttl)"
+            )
+        },
+    ]
+}
+
+extension ConformanceContext {
+    /// How late a promised moment (a lease's end, a TTL) may be observed on a slow machine: five wake bounds
+    /// and one second, whatever the timing scale.
+    var timingAllowance: Duration { timing.wakeBound * 5 + .seconds(1) }
+}
