@@ -47,6 +47,8 @@ final class MutantBackend: QueueBackend {
         case cancelTwiceSucceeds
         /// Deadlines are dropped when a request is published.
         case dropsDeadlines
+        /// Deadlines are moved 5 s later when a request is published.
+        case extendsDeadlines
         /// Claims `durable` (and its harness declares it) without any way to prove it.
         case claimsDurable
         /// Claims `shared` though two instances share nothing.
@@ -141,6 +143,7 @@ final class MutantBackend: QueueBackend {
         if mutation == .dropsOneInHundred, published.add(1, ordering: .relaxed).newValue % 100 == 50 { return }
         var request = request
         if mutation == .dropsDeadlines { request.deadline = nil }
+        if mutation == .extendsDeadlines { request.deadline = request.deadline?.addingTimeInterval(5) }
         if mutation == .truncatesLargePayloads && request.payload.count > 1 << 20 {
             request.payload = request.payload.prefix(1 << 20)
         }

@@ -45,6 +45,7 @@ struct MutantTests {
         (.cancelIgnoredWhileWaitingForRetry, ["J6"]),
         (.cancelTwiceSucceeds, ["J2"]),
         (.dropsDeadlines, ["C6", "J3", "J5"]),
+        (.extendsDeadlines, ["J3"]),
         (.claimsShared, ["H4"]),
         (.subscribePollsEverySecond, ["K1"]),
         (.subscribePollsEveryHalfSecond, ["K1"]),
