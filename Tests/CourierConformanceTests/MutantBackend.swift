@@ -49,6 +49,10 @@ final class MutantBackend: QueueBackend {
         case dropsDeadlines
         /// Deadlines are moved 5 s later when a request is published.
         case extendsDeadlines
+        /// Instances share queues (like a store), but queue names that differ only in case share one queue.
+        case queueNamesCaseInsensitive
+        /// Instances share queues, but names are compared without case and accents.
+        case queueNamesFolded
         /// Claims `durable` (and its harness declares it) without any way to prove it.
         case claimsDurable
         /// Claims `shared` though two instances share nothing.
@@ -88,7 +92,7 @@ final class MutantBackend: QueueBackend {
         var capabilities: QueueCapabilities {
             switch self {
             case .claimsDurable: [.fifo, .pushWakeups, .durable]
-            case .claimsShared: [.fifo, .pushWakeups, .shared]
+            case .claimsShared, .queueNamesCaseInsensitive, .queueNamesFolded: [.fifo, .pushWakeups, .shared]
             default: [.fifo, .pushWakeups]
             }
         }
@@ -123,8 +127,28 @@ final class MutantBackend: QueueBackend {
         case .expiresResponsesAtATenthOfTheTTL: actual.responseTTL = configuration.responseTTL / 10
         default: break
         }
-        self.base = try MemoryQueueBackend(configuration: actual)
+        switch mutation {
+        case .queueNamesCaseInsensitive:
+            self.base = try Self.sharedQueue(actual, key: actual.queueName.lowercased())
+        case .queueNamesFolded:
+            let key = actual.queueName.folding(options: [.caseInsensitive, .diacriticInsensitive], locale: nil)
+            self.base = try Self.sharedQueue(actual, key: key)
+        default:
+            self.base = try MemoryQueueBackend(configuration: actual)
+        }
         self.mutation = mutation
+    }
+
+    /// Memory queues shared by every instance that names them alike, as a store would share them.
+    private static let sharedQueues = Mutex<[String: MemoryQueueBackend]>([:])
+
+    private static func sharedQueue(_ configuration: QueueConfiguration, key: String) throws -> MemoryQueueBackend {
+        try sharedQueues.withLock { queues in
+            if let queue = queues[key] { return queue }
+            let queue = try MemoryQueueBackend(configuration: configuration)
+            queues[key] = queue
+            return queue
+        }
     }
 
     var capabilities: QueueCapabilities { mutation.capabilities }

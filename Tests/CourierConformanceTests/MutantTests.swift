@@ -46,6 +46,8 @@ struct MutantTests {
         (.cancelTwiceSucceeds, ["J2"]),
         (.dropsDeadlines, ["C6", "J3", "J5"]),
         (.extendsDeadlines, ["J3"]),
+        (.queueNamesCaseInsensitive, ["B5"]),
+        (.queueNamesFolded, ["B5"]),
         (.claimsShared, ["H4"]),
         (.subscribePollsEverySecond, ["K1"]),
         (.subscribePollsEveryHalfSecond, ["K1"]),
