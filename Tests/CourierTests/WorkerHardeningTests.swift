@@ -1,4 +1,5 @@
 import Courier
+import CourierTestSupport
 import Foundation
 import ServiceLifecycle
 import ServiceLifecycleTestKit
@@ -37,44 +38,23 @@ struct WorkerHardeningTests {
     {
         let clock = ContinuousClock()
         let start = clock.now
-        let finished = try await withThrowingTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                try await task.value
-                return true
-            }
-            group.addTask {
-                try await Task.sleep(for: limit)
-                return false
-            }
-            let first = try await group.next()!
-            group.cancelAll()
-            return first
-        }
+        let finished = try await value(within: limit) { try await task.value } != nil
         let elapsed = clock.now - start
         if !finished {
             Issue.record("\(what) did not happen within \(limit)")
             task.cancel()
-            try await task.value
+            _ = try await value(within: .seconds(30)) { try await task.value }
         }
         return elapsed
     }
 
     /// Claims the next delivery from `queue`, failing the test when none arrives within `limit`.
     private func claim(_ queue: MemoryQueueBackend, within limit: Duration = .seconds(10)) async throws -> Delivery {
-        let delivery = try await withThrowingTaskGroup(of: Delivery?.self) { group in
-            group.addTask {
-                var consumer = queue.consumeRequests().makeAsyncIterator()
-                return try await consumer.next()
-            }
-            group.addTask {
-                try await Task.sleep(for: limit)
-                return nil
-            }
-            let first = try await group.next()!
-            group.cancelAll()
-            return first
+        let delivery = try await value(within: limit) { () -> Delivery? in
+            var consumer = queue.consumeRequests().makeAsyncIterator()
+            return try await consumer.next()
         }
-        return try #require(delivery, "no delivery within \(limit)")
+        return try #require(delivery ?? nil, "no delivery within \(limit)")
     }
 
     @Test func handlerTimeoutFailsTheAttemptAndTheSlotServesOn() async throws {
