@@ -76,7 +76,8 @@ enum BackendFactory {
     /// - Throws: `CourierError` for bad values, or `COURIER_GLOBAL_INFLIGHT` with a queue type other than Redis.
     @discardableResult
     static func checkLimits(_ environment: QueueEnvironment) throws -> Int? {
-        _ = try environment.workerLimits()
+        _ = try environment.maxInFlight()
+        _ = try environment.rateLimit()
         guard let global = try environment.globalInFlight() else { return nil }
         let queueType = try environment.queueType()
         guard queueType == .redisList || queueType == .redisPubSub else {
@@ -102,13 +103,19 @@ enum BackendFactory {
     ) async throws
         -> any QueueBackend
     {
+        try requireShared(environment, for: command)
+        return try await makeBackend(environment, readOnly: readOnly)
+    }
+
+    /// Checks that the queue type reaches other processes.
+    /// - Throws: A usage failure for `memory`, whose requests live only inside one process.
+    static func requireShared(_ environment: QueueEnvironment, for command: String) throws {
         if try environment.queueType().isInProcess {
             throw CommandFailure.usage(
                 "QUEUE_TYPE=memory keeps requests inside one process, so 'courier \(command)' cannot reach them "
                     + "from here; set QUEUE_TYPE=sqlite (one host) or redis-list/redis-pubsub (many hosts), "
                     + "or run 'courier demo' for an in-process round trip")
         }
-        return try await makeBackend(environment, readOnly: readOnly)
     }
 
     /// Opens the shared backend the environment names, runs `body` with it, and shuts it down afterwards,

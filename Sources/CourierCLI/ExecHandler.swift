@@ -39,25 +39,23 @@ struct ExecHandler: Sendable {
     /// must be found on `PATH`.
     /// - Throws: ``CommandFailure`` (usage) naming the command and what is wrong.
     func checkCommand() throws {
+        func isExecutableFile(_ path: String) -> Bool {
+            var isDirectory: ObjCBool = false
+            return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && !isDirectory.boolValue
+                && FileManager.default.isExecutableFile(atPath: path)
+        }
         let name = command[0]
         if name.contains("/") {
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: name, isDirectory: &isDirectory) else {
+            guard FileManager.default.fileExists(atPath: name) else {
                 throw CommandFailure.usage("the exec handler's command '\(name)' does not exist")
             }
-            guard !isDirectory.boolValue, access(name, X_OK) == 0 else {
+            guard isExecutableFile(name) else {
                 throw CommandFailure.usage("the exec handler's command '\(name)' is not an executable file")
             }
             return
         }
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        let found = path.split(separator: ":").contains { directory in
-            var isDirectory: ObjCBool = false
-            let candidate = "\(directory)/\(name)"
-            return FileManager.default.fileExists(atPath: candidate, isDirectory: &isDirectory)
-                && !isDirectory.boolValue && access(candidate, X_OK) == 0
-        }
-        if !found {
+        if !path.split(separator: ":").contains(where: { isExecutableFile("\($0)/\(name)") }) {
             throw CommandFailure.usage("the exec handler's command '\(name)' was not found on PATH")
         }
     }

@@ -54,9 +54,7 @@ struct WorkerCommand: AsyncParsableCommand {
 
     func run() async throws {
         let environment = QueueEnvironment()
-        if try environment.queueType().isInProcess {
-            _ = try await BackendFactory.makeSharedBackend(environment, for: "worker")  // throws the usage failure
-        }
+        try BackendFactory.requireShared(environment, for: "worker")
         let queue = try environment.queueConfiguration()
         let timeout: Duration?
         if let handlerTimeout {
