@@ -152,11 +152,27 @@ final class ConformanceContext: Sendable {
 
     /// Fails when a delivery arrives within `window` (claiming it, if one does).
     func expectNoDelivery(_ backend: any QueueBackend, for window: Duration, rule: String, _ why: String) async throws {
-        let delivery: Delivery?? = try? await within(window, rule: rule, "") {
-            var consumer = backend.consumeRequests().makeAsyncIterator()
-            return try await consumer.next()
+        try await expectNothing(from: strayConsumer(backend), for: window, rule: rule, why)
+    }
+
+    /// A consumer waiting in the background for one delivery that should never come.
+    func strayConsumer(_ backend: any QueueBackend) -> Task<Delivery?, any Error> {
+        Task {
+            var iterator = backend.consumeRequests().makeAsyncIterator()
+            return try await iterator.next()
         }
-        if case .some(.some(let delivery)) = delivery {
+    }
+
+    /// Waits `window`, then fails when `consumer` received a delivery (and stops it either way).
+    func expectNothing(
+        from consumer: Task<Delivery?, any Error>, for window: Duration, rule: String, _ why: String
+    ) async throws {
+        try await Task.sleep(for: window)
+        consumer.cancel()
+        let outcome = try? await within(timing.scaled(timing.wakeBound * 4), rule: rule, "the consumer to stop") {
+            await consumer.result
+        }
+        if case .success(let delivery?)? = outcome {
             throw ConformanceFailure(
                 rule: rule,
                 "request \(delivery.request.correlationID) (attempt \(delivery.attempt)) was delivered: \(why)")

@@ -146,30 +146,6 @@ extension ConformanceContext {
         }
     }
 
-    /// A consumer waiting in the background for one delivery that should never come.
-    func strayConsumer(_ backend: any QueueBackend) -> Task<Delivery?, any Error> {
-        Task {
-            var iterator = backend.consumeRequests().makeAsyncIterator()
-            return try await iterator.next()
-        }
-    }
-
-    /// Waits `window`, then fails when `consumer` received a delivery (and stops it either way).
-    func expectNothing(
-        from consumer: Task<Delivery?, any Error>, for window: Duration, rule: String, _ why: String
-    ) async throws {
-        try await Task.sleep(for: window)
-        consumer.cancel()
-        let outcome = try? await within(timing.scaled(timing.wakeBound * 4), rule: rule, "the consumer to stop") {
-            await consumer.result
-        }
-        if case .success(let delivery?)? = outcome {
-            throw ConformanceFailure(
-                rule: rule,
-                "request \(delivery.request.correlationID) (attempt \(delivery.attempt)) was delivered: \(why)")
-        }
-    }
-
     /// Checks that `response` has `status`, and that `status(of:)` now reports it too.
     func expectFinal(
         _ backend: any QueueBackend, _ response: QueueResponse, _ status: ResponseStatus, rule: String
