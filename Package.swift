@@ -85,10 +85,12 @@ let package = Package(
         // The conformance kit every adapter (ours or a third party's) runs.
         .target(
             name: "CourierConformance",
-            dependencies: ["Courier"],
+            dependencies: ["Courier", "CCourierConformanceSupport"],
             path: "conformance/CourierConformance",
             swiftSettings: swiftSettings
         ),
+        // The allocator count the kit's probe-free leak cases read (glibc's mallinfo2 is not imported by Swift).
+        .target(name: "CCourierConformanceSupport", path: "conformance/CCourierConformanceSupport"),
 
         // The one call Swift cannot make (prctl is variadic): an exec handler's parent-death signal.
         .target(name: "CCourierProcess"),

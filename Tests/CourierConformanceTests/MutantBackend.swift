@@ -87,6 +87,14 @@ final class MutantBackend: QueueBackend {
         case keepsResponsesTenTimesTheTTL
         /// Responses disappear after a tenth of their TTL.
         case expiresResponsesAtATenthOfTheTTL
+        /// Every wait leaves a timer task behind that sleeps for an hour.
+        case leavesATimerPerWait
+        /// Every wait leaves a record of about 300 bytes behind (the id, the timeout and a small buffer).
+        case keepsEveryWaiterRecord
+        /// Every backend starts a thread that outlives its shutdown.
+        case keepsAThreadAfterShutdown
+        /// Every backend opens a file that its shutdown never closes.
+        case keepsAFileOpenAfterShutdown
 
         /// What the mutant (and its harness) claims.
         var capabilities: QueueCapabilities {
@@ -107,6 +115,7 @@ final class MutantBackend: QueueBackend {
     private let signalled = Mutex<Set<CorrelationID>>([])
     private let publishedIDs = Mutex<[String: CorrelationID]>([:])
     private let isShutDown = Atomic<Bool>(false)
+    private let waiterRecords = Mutex<[(CorrelationID, Duration, [UInt8])]>([])
 
     /// Waits forever, ignoring cancellation (the continuation is kept, never resumed).
     private func hang() async {
@@ -137,6 +146,10 @@ final class MutantBackend: QueueBackend {
             self.base = try MemoryQueueBackend(configuration: actual)
         }
         self.mutation = mutation
+        if mutation == .keepsAThreadAfterShutdown {
+            Thread { Thread.sleep(forTimeInterval: 300) }.start()
+        }
+        if mutation == .keepsAFileOpenAfterShutdown { _ = open("/dev/null", O_RDONLY) }
     }
 
     /// Memory queues shared by every instance that names them alike, as a store would share them.
@@ -252,6 +265,10 @@ final class MutantBackend: QueueBackend {
 
     func subscribe(to correlationID: CorrelationID, timeout: Duration) async throws -> QueueResponse {
         if mutation == .hangsInSubscribe { await hang() }
+        if mutation == .leavesATimerPerWait { Task { try? await Task.sleep(for: .seconds(3600)) } }
+        if mutation == .keepsEveryWaiterRecord {
+            waiterRecords.withLock { $0.append((correlationID, timeout, [UInt8](repeating: 0, count: 256))) }
+        }
         if mutation == .subscribeReturnsLate {
             do {
                 return try await base.subscribe(to: correlationID, timeout: timeout)

@@ -64,6 +64,10 @@ struct MutantTests {
         (.leaseATenthAsLongAsReported, ["D9"]),
         (.keepsResponsesTenTimesTheTTL, ["E7"]),
         (.expiresResponsesAtATenthOfTheTTL, ["E7"]),
+        (.leavesATimerPerWait, ["F9"]),
+        (.keepsEveryWaiterRecord, ["F9"]),
+        (.keepsAThreadAfterShutdown, ["H7"]),
+        (.keepsAFileOpenAfterShutdown, ["H7"]),
     ]
 
     /// A capability that no runnable case can prove is not certified.

@@ -1,3 +1,4 @@
+import Courier
 import Foundation
 import Synchronization
 
@@ -7,6 +8,9 @@ import Synchronization
 /// stop the whole kit. Here the operation runs on a task of its own: when the deadline passes first, the
 /// operation is cancelled and abandoned, and the caller goes on at once.
 enum Deadline {
+    /// The timer behind every race.
+    private static let timeouts = TimeoutScheduler()
+
     /// How a race ended.
     enum Outcome<T: Sendable>: Sendable {
         case finished(Result<T, any Error>)
@@ -25,10 +29,9 @@ enum Deadline {
                 race.settle(.finished(.failure(error)))
             }
         }
-        let timer = Task {
-            try? await Task.sleep(for: limit)
-            race.settle(.expired)
-        }
+        // Not a sleeping task: on Linux a cancelled sleep keeps its timer and memory until its deadline, which
+        // would show as a leak in the kit's own resource cases.
+        let timer = timeouts.schedule(after: limit) { race.settle(.expired) }
         let outcome = await withTaskCancellationHandler {
             await withCheckedContinuation { race.wait(with: $0) }
         } onCancel: {
@@ -36,7 +39,7 @@ enum Deadline {
             // the deadline still bounds the wait for it.
             work.cancel()
         }
-        timer.cancel()
+        timeouts.cancel(timer)
         if case .expired = outcome { work.cancel() }
         return outcome
     }

@@ -74,6 +74,7 @@ extension RedisConnection {
             if !pump(wire) { drop(wire, reason: "the connection was lost") }
         }
         drop(wire, reason: "the connection was closed", closing: true)
+        closeWakePipe()
     }
 
     /// Opens the socket and runs the handshake (AUTH, SELECT, CLIENT SETNAME) synchronously on this thread.

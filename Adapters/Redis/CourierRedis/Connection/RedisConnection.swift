@@ -53,6 +53,9 @@ final class RedisConnection: Sendable {
     let state = Mutex(State())
     let wakeReader: Int32
     let wakeWriter: Int32
+    /// Whether the wake-up pipe is still open. The connection's thread closes it when it stops, so a connection
+    /// that something still references after `close()` holds no file descriptors.
+    private let wakePipeOpen = Mutex(true)
 
     private init(
         options: RedisConnectionOptions, role: String, subscriber: Subscriber?, onReconnect: (@Sendable () -> Void)?
@@ -71,9 +74,16 @@ final class RedisConnection: Sendable {
         wakeWriter = descriptors[1]
     }
 
-    deinit {
-        _ = Glibc.close(wakeReader)
-        _ = Glibc.close(wakeWriter)
+    deinit { closeWakePipe() }
+
+    /// Closes both ends of the wake-up pipe, once; later signals are dropped.
+    func closeWakePipe() {
+        wakePipeOpen.withLock { open in
+            guard open else { return }
+            open = false
+            _ = Glibc.close(wakeReader)
+            _ = Glibc.close(wakeWriter)
+        }
     }
 
     /// Connects (TCP, `AUTH`, `SELECT`) and starts the connection's thread.
@@ -161,7 +171,12 @@ final class RedisConnection: Sendable {
     }
 
     func signal() {
-        var byte: UInt8 = 1
-        _ = Glibc.write(wakeWriter, &byte, 1)
+        // Under the pipe's own lock (never the state lock), so the descriptor cannot be closed and reused between
+        // the check and the write; a one-byte write to a non-blocking pipe does not wait.
+        wakePipeOpen.withLock { open in
+            guard open else { return }
+            var byte: UInt8 = 1
+            _ = Glibc.write(wakeWriter, &byte, 1)
+        }
     }
 }
