@@ -87,6 +87,16 @@ final class MutantBackend: QueueBackend {
         case keepsResponsesTenTimesTheTTL
         /// Responses disappear after a tenth of their TTL.
         case expiresResponsesAtATenthOfTheTTL
+        /// Drops one chunk in a hundred.
+        case dropsEveryHundredthChunk
+        /// Swaps the first two events of every batch appended.
+        case reordersChunkPairs
+        /// Appends for any caller, holder of the current lease or not.
+        case appendsWithoutFencing
+        /// Reports no trimming: a reader behind trimmed events sees a silent hole.
+        case hidesTrimming
+        /// Replays a resuming reader's events from the start.
+        case replaysFromTheStart
         /// Every wait leaves a timer task behind that sleeps for an hour.
         case leavesATimerPerWait
         /// Every wait leaves a record of about 300 bytes behind (the id, the timeout and a small buffer).
@@ -99,9 +109,10 @@ final class MutantBackend: QueueBackend {
         /// What the mutant (and its harness) claims.
         var capabilities: QueueCapabilities {
             switch self {
-            case .claimsDurable: [.fifo, .pushWakeups, .durable]
-            case .claimsShared, .queueNamesCaseInsensitive, .queueNamesFolded: [.fifo, .pushWakeups, .shared]
-            default: [.fifo, .pushWakeups]
+            case .claimsDurable: [.fifo, .pushWakeups, .eventStreams, .durable]
+            case .claimsShared, .queueNamesCaseInsensitive, .queueNamesFolded:
+                [.fifo, .pushWakeups, .eventStreams, .shared]
+            default: [.fifo, .pushWakeups, .eventStreams]
             }
         }
     }
@@ -109,6 +120,9 @@ final class MutantBackend: QueueBackend {
     let base: MemoryQueueBackend
     let mutation: Mutation
     private let published = Atomic<Int>(0)
+    private let chunksSeen = Atomic<Int>(0)
+    /// The newest lease handed out for each id, for the mutant that appends for stale holders.
+    private let latestLeases = Mutex<[CorrelationID: Lease]>([:])
     private let forever = Mutex<[CorrelationID: QueueResponse]>([:])
     private let stuck = Mutex<[UnsafeContinuation<Void, Never>]>([])
     /// Ids this wrapper saw answered (or cancelled), for the mutants that wake only on those.
@@ -215,6 +229,14 @@ final class MutantBackend: QueueBackend {
             return DeliverySequence { [base] in
                 var iterator = base.consumeRequests().makeAsyncIterator()
                 return self.reported(try await iterator.next())
+            }
+        }
+        if mutation == .appendsWithoutFencing {
+            return DeliverySequence { [self] in
+                var iterator = base.consumeRequests().makeAsyncIterator()
+                let delivery = try await iterator.next()
+                if let delivery { self.latestLeases.withLock { $0[delivery.request.correlationID] = delivery.lease } }
+                return delivery
             }
         }
         guard mutation == .deliversTwice else { return base.consumeRequests() }
@@ -337,6 +359,42 @@ final class MutantBackend: QueueBackend {
     }
 
     func extendLease(_ lease: Lease) async throws -> Lease { try await base.extendLease(lease) }
+
+    func appendEvents(_ events: [RequestEvent], holding lease: Lease) async throws -> UInt64 {
+        var events = events
+        if mutation == .dropsEveryHundredthChunk {
+            events = events.filter { event in
+                guard case .chunk = event else { return true }
+                return chunksSeen.add(1, ordering: .relaxed).newValue % 100 != 50
+            }
+        }
+        if mutation == .reordersChunkPairs, events.count >= 2 { events.swapAt(0, 1) }
+        if mutation == .appendsWithoutFencing, let current = latestLeases.withLock({ $0[lease.correlationID] }) {
+            return try await base.appendEvents(events, holding: current)
+        }
+        return try await base.appendEvents(events, holding: lease)
+    }
+
+    func readEvents(
+        of correlationID: CorrelationID, after sequence: UInt64, limit: Int
+    ) async throws
+        -> RequestEventPage?
+    {
+        guard var page = try await base.readEvents(of: correlationID, after: sequence, limit: limit) else { return nil }
+        if mutation == .hidesTrimming { page.trimmedThrough = 0 }
+        if mutation == .replaysFromTheStart, sequence > 0 {
+            page = try await base.readEvents(of: correlationID, after: 0, limit: limit) ?? page
+        }
+        return page
+    }
+
+    func waitForEvents(
+        of correlationID: CorrelationID, after sequence: UInt64, timeout: Duration
+    ) async throws
+        -> Bool
+    {
+        try await base.waitForEvents(of: correlationID, after: sequence, timeout: timeout)
+    }
 
     func release(_ lease: Lease, retryAfter: Duration, reason: String?) async throws {
         if mutation == .releaseAfterShutdown && isShutDown.load(ordering: .relaxed) { return }

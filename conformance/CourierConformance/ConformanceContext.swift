@@ -24,11 +24,13 @@ final class ConformanceContext: Sendable {
     /// The configuration cases use: this case's queue and the harness's short timings.
     /// - Parameter responseTTL: A longer TTL for cases that read a response well after it was stored.
     func configuration(
-        maxAttempts: Int = 3, maxPayloadBytes: Int = 8 << 20, responseTTL: Duration? = nil
+        maxAttempts: Int = 3, maxPayloadBytes: Int = 8 << 20, responseTTL: Duration? = nil,
+        maxEventsPerRequest: Int = 500
     ) -> QueueConfiguration {
         QueueConfiguration(
             queueName: queueName, leaseDuration: timing.lease, maxAttempts: maxAttempts,
-            responseTTL: responseTTL ?? timing.responseTTL, maxPayloadBytes: maxPayloadBytes)
+            responseTTL: responseTTL ?? timing.responseTTL, maxPayloadBytes: maxPayloadBytes,
+            maxEventsPerRequest: maxEventsPerRequest)
     }
 
     /// The configuration for cases that check a final response's status after waiting on other things: the

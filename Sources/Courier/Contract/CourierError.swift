@@ -8,7 +8,7 @@ public struct CourierError: Error, Sendable, Equatable, CustomStringConvertible 
         private enum Base: String, Hashable, Sendable {
             case invalidCorrelationID, invalidQueueName, duplicateRequest, payloadTooLarge, timedOut, leaseLost
             case requestCancelled, notFound, alreadyFinished, shutDown, backendUnavailable, unknownQueueType
-            case unsupportedQueueType, invalidConfiguration, decodingFailed, storageFailure
+            case unsupportedQueueType, invalidConfiguration, decodingFailed, storageFailure, unsupportedOperation
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -45,6 +45,8 @@ public struct CourierError: Error, Sendable, Equatable, CustomStringConvertible 
         public static let decodingFailed = Code(.decodingFailed)
         /// The store failed an operation for a reason other than being unreachable.
         public static let storageFailure = Code(.storageFailure)
+        /// The adapter does not implement an optional part of the contract (see ``QueueCapabilities``).
+        public static let unsupportedOperation = Code(.unsupportedOperation)
 
         /// The code's name, for example `duplicateRequest`.
         public var description: String { base.rawValue }

@@ -109,6 +109,43 @@ public protocol QueueBackend: Sendable {
     /// - Throws: ``CourierError`` with code ``CourierError/Code/leaseLost`` when the lease is no longer current.
     func giveBack(_ lease: Lease) async throws
 
+    /// Appends events to the log of the request whose delivery `lease` holds, fenced exactly like
+    /// ``publishResponse(_:settling:)`` [S5, S6]. Events get consecutive sequence numbers, strictly increasing
+    /// per request and never reused [S1]; the log keeps the newest ``QueueConfiguration/maxEventsPerRequest``
+    /// [S8] and expires with the request's response [S10]. Waiters in ``waitForEvents(of:after:timeout:)`` wake.
+    /// - Returns: The sequence number of the last event appended (of the log's newest event when `events` is
+    ///   empty).
+    /// - Throws: ``CourierError`` with code ``CourierError/Code/leaseLost`` when `lease` is not the current
+    ///   delivery; ``CourierError/Code/requestCancelled`` when the request was cancelled;
+    ///   ``CourierError/Code/alreadyFinished`` when it has any other response; ``CourierError/Code/payloadTooLarge``
+    ///   for an event over ``QueueConfiguration/maxPayloadBytes``; ``CourierError/Code/invalidConfiguration``
+    ///   for an invalid ``RequestProgress``; ``CourierError/Code/unsupportedOperation`` without
+    ///   ``QueueCapabilities/eventStreams``; ``CourierError/Code/shutDown``. Nothing is appended when it throws.
+    @discardableResult
+    func appendEvents(_ events: [RequestEvent], holding lease: Lease) async throws -> UInt64
+
+    /// Returns up to `limit` retained events of a request after sequence number `sequence`, with the log's
+    /// bounds and the final response if there is one; `nil` when the id is unknown (never published, or its
+    /// response expired) [S2, S3]. Never waits.
+    /// - Throws: ``CourierError`` with code ``CourierError/Code/unsupportedOperation`` without
+    ///   ``QueueCapabilities/eventStreams``; ``CourierError/Code/backendUnavailable``;
+    ///   ``CourierError/Code/shutDown``.
+    func readEvents(
+        of correlationID: CorrelationID, after sequence: UInt64, limit: Int
+    ) async throws
+        -> RequestEventPage?
+
+    /// Waits until a request's log holds an event after `sequence`, or the request has a final response, or
+    /// `timeout` passes; without polling on adapters with ``QueueCapabilities/pushWakeups`` [S4]. A wait that
+    /// ends (by timeout or cancellation) leaves nothing behind [S9].
+    /// - Returns: `true` when there is something new to read, `false` when the timeout passed.
+    /// - Throws: `CancellationError`; ``CourierError`` with code ``CourierError/Code/unsupportedOperation``
+    ///   without ``QueueCapabilities/eventStreams``; ``CourierError/Code/shutDown``.
+    func waitForEvents(
+        of correlationID: CorrelationID, after sequence: UInt64, timeout: Duration
+    ) async throws
+        -> Bool
+
     /// Stops the backend: consumer streams end, waiters throw ``CourierError/Code/shutDown``, and resources
     /// (threads, connections, timers) are released. Calling it again does nothing.
     func shutdown() async

@@ -16,9 +16,14 @@ public struct QueueCapabilities: OptionSet, Sendable, Hashable, CustomStringConv
     public static let shared = QueueCapabilities(rawValue: 1 << 2)
     /// Consumers and waiters are woken by a push, not by polling the store.
     public static let pushWakeups = QueueCapabilities(rawValue: 1 << 3)
+    /// The holder of a delivery can append events (chunks, progress) that readers follow while the request runs:
+    /// ``QueueBackend/appendEvents(_:holding:)``, ``QueueBackend/readEvents(of:after:limit:)`` and
+    /// ``QueueBackend/waitForEvents(of:after:timeout:)`` are implemented.
+    public static let eventStreams = QueueCapabilities(rawValue: 1 << 4)
 
     private static let names: [(QueueCapabilities, String)] = [
         (.fifo, "fifo"), (.durable, "durable"), (.shared, "shared"), (.pushWakeups, "pushWakeups"),
+        (.eventStreams, "eventStreams"),
     ]
 
     /// The capability names, for example `[fifo, pushWakeups]`.

@@ -13,12 +13,16 @@ public struct QueueConfiguration: Sendable, Hashable {
     public var responseTTL: Duration
     /// The largest request or response payload accepted, in bytes. 8 MiB by default.
     public var maxPayloadBytes: Int
+    /// How many events a request's event log keeps; older ones are trimmed and readers behind them get a
+    /// ``RequestEventElement/gap(after:through:)``. 500 by default.
+    public var maxEventsPerRequest: Int
 
     /// Creates a configuration; every argument has the documented default.
     public init(
         queueName: String = "courier", leaseDuration: Duration = .seconds(30), maxAttempts: Int = 3,
-        responseTTL: Duration = .seconds(300), maxPayloadBytes: Int = 8 << 20
+        responseTTL: Duration = .seconds(300), maxPayloadBytes: Int = 8 << 20, maxEventsPerRequest: Int = 500
     ) {
+        self.maxEventsPerRequest = maxEventsPerRequest
         self.queueName = queueName
         self.leaseDuration = leaseDuration
         self.maxAttempts = maxAttempts
@@ -39,6 +43,9 @@ public struct QueueConfiguration: Sendable, Hashable {
         if responseTTL <= .zero { throw CourierError(.invalidConfiguration, "the response TTL must be positive") }
         if maxAttempts < 1 { throw CourierError(.invalidConfiguration, "max attempts must be at least 1") }
         if maxPayloadBytes < 1 { throw CourierError(.invalidConfiguration, "the payload limit must be positive") }
+        if maxEventsPerRequest < 1 {
+            throw CourierError(.invalidConfiguration, "the events kept per request must be at least 1")
+        }
     }
 
     /// Checks a payload against ``maxPayloadBytes``.

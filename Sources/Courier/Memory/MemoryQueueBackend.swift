@@ -11,14 +11,14 @@ import Synchronization
 ///
 /// Safe to use from any number of tasks; every operation takes one short lock and never blocks a thread.
 public final class MemoryQueueBackend: QueueBackend {
-    /// Always `[fifo, pushWakeups]`.
-    public var capabilities: QueueCapabilities { [.fifo, .pushWakeups] }
+    /// Always `[fifo, pushWakeups, eventStreams]`.
+    public var capabilities: QueueCapabilities { [.fifo, .pushWakeups, .eventStreams] }
     /// The settings this instance was created with.
     public let configuration: QueueConfiguration
 
     private let state: Mutex<MemoryQueueState>
-    private let waiterTokens = Atomic<UInt64>(0)
-    private let timeouts = TimeoutScheduler()
+    let waiterTokens = Atomic<UInt64>(0)
+    let timeouts = TimeoutScheduler()
 
     /// Creates an empty queue.
     /// - Throws: ``CourierError`` when the configuration is invalid (see ``QueueConfiguration/validate()``).
@@ -243,6 +243,10 @@ public final class MemoryQueueBackend: QueueBackend {
             let error = CourierError(.shutDown, "the memory queue '\(configuration.queueName)' was shut down")
             for waiter in state.waiters.values.flatMap(\.values) { effects.answer(waiter, with: .failure(error)) }
             state.waiters = [:]
+            for waiter in state.eventWaiters.values.flatMap(\.values) {
+                effects.eventWakeups.append((waiter, .failure(error)))
+            }
+            state.eventWaiters = [:]
         }
     }
 
@@ -273,11 +277,14 @@ public final class MemoryQueueBackend: QueueBackend {
 
     /// Runs `body` under the lock, then reschedules the timer if something became due sooner, then resumes
     /// whatever continuations `body` collected, outside the lock.
-    private func mutate<Result>(
+    func mutate<Result>(
         _ body: (inout MemoryQueueState, ContinuousClock.Instant, inout MemoryQueueEffects) throws -> Result
     ) rethrows -> Result {
         var effects = MemoryQueueEffects()
-        defer { effects.run() }
+        defer {
+            for timer in effects.cancelledTimers { timeouts.cancel(timer) }
+            effects.run()
+        }
         let now = ContinuousClock.now
         return try state.withLock { state in
             defer {

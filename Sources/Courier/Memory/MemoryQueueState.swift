@@ -45,6 +45,8 @@ struct MemoryQueueState {
     var expiryQueue: Deque<(expiresAt: Instant, id: CorrelationID)> = []
     var consumers = WaitQueue<CheckedContinuation<Delivery?, Never>>()
     var waiters: [CorrelationID: [UInt64: Waiter]] = [:]
+    var eventLogs: [CorrelationID: MemoryEventLog] = [:]
+    var eventWaiters: [CorrelationID: [UInt64: MemoryEventWaiter]] = [:]
     var nextToken: UInt64 = 1
     var isShutDown = false
     var timerDeadline: Instant?
@@ -77,6 +79,7 @@ struct MemoryQueueState {
         }
         records[request.correlationID] = Record(
             request: request, attempt: 1, phase: .ready, sequence: sequence, deadline: deadline)
+        eventLogs[request.correlationID] = MemoryEventLog()
         readyQueue.append((request.correlationID, sequence))
         if let deadline { effects.wake(at: deadline) }
         dispatch(now: now, effects: &effects)
@@ -107,6 +110,7 @@ struct MemoryQueueState {
             leasedIDs.insert(id)
             deadlineIDs.remove(id)
             effects.wake(at: expiresAt)
+            appendEvents([.attemptStarted(attempt: record.attempt)], to: id, effects: &effects)
             let lease = Lease(
                 correlationID: id, attempt: record.attempt, token: String(token),
                 expiresAt: Date(timeIntervalSinceNow: configuration.leaseDuration.inSeconds))
@@ -177,6 +181,29 @@ struct MemoryQueueState {
         for waiter in (waiters.removeValue(forKey: id) ?? [:]).values {
             effects.answer(waiter, with: .success(response))
         }
+        wakeEventWaiters(of: id, effects: &effects)
+    }
+
+    // MARK: Events
+
+    /// Appends to a request's log and wakes its event waiters.
+    mutating func appendEvents(
+        _ events: [RequestEvent], to id: CorrelationID, effects: inout MemoryQueueEffects
+    )
+        -> UInt64
+    {
+        var log = eventLogs[id] ?? MemoryEventLog()
+        for event in events { _ = log.append(event, limit: configuration.maxEventsPerRequest) }
+        eventLogs[id] = log
+        if !events.isEmpty { wakeEventWaiters(of: id, effects: &effects) }
+        return log.lastSequence
+    }
+
+    mutating func wakeEventWaiters(of id: CorrelationID, effects: inout MemoryQueueEffects) {
+        for waiter in (eventWaiters.removeValue(forKey: id) ?? [:]).values {
+            effects.eventWakeups.append((waiter, .success(true)))
+            if let timer = waiter.timer { effects.cancelledTimers.append(timer) }
+        }
     }
 
     // MARK: Time
@@ -212,7 +239,10 @@ struct MemoryQueueState {
         }
         while let first = expiryQueue.first, first.expiresAt <= now {
             expiryQueue.removeFirst()
-            if responses[first.id]?.expiresAt == first.expiresAt { responses[first.id] = nil }
+            if responses[first.id]?.expiresAt == first.expiresAt {
+                responses[first.id] = nil
+                eventLogs[first.id] = nil
+            }
         }
         dispatch(now: now, effects: &effects)
     }
@@ -241,6 +271,9 @@ struct MemoryQueueState {
 struct MemoryQueueEffects {
     var deliveries: [(CheckedContinuation<Delivery?, Never>, Delivery?)] = []
     var answers: [(MemoryQueueState.Waiter, Result<QueueResponse, any Error>)] = []
+    var eventWakeups: [(MemoryEventWaiter, Result<Bool, any Error>)] = []
+    /// Timeouts of event waiters that were woken, to cancel once the lock is released.
+    var cancelledTimers: [TimeoutScheduler.Token] = []
     var earliestWake: ContinuousClock.Instant?
 
     mutating func answer(_ waiter: MemoryQueueState.Waiter, with result: Result<QueueResponse, any Error>) {
@@ -254,5 +287,6 @@ struct MemoryQueueEffects {
     func run() {
         for (continuation, delivery) in deliveries { continuation.resume(returning: delivery) }
         for (waiter, result) in answers { waiter.continuation.resume(with: result) }
+        for (waiter, result) in eventWakeups { waiter.continuation.resume(with: result) }
     }
 }

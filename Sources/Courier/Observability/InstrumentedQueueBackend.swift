@@ -143,6 +143,33 @@ public final class InstrumentedQueueBackend: QueueBackend {
         try await base.subscribe(to: correlationID, timeout: timeout)
     }
 
+    /// Passes through. See ``QueueBackend/appendEvents(_:holding:)``.
+    /// - Throws: As the wrapped backend.
+    @discardableResult
+    public func appendEvents(_ events: [RequestEvent], holding lease: Lease) async throws -> UInt64 {
+        try await base.appendEvents(events, holding: lease)
+    }
+
+    /// Passes through. See ``QueueBackend/readEvents(of:after:limit:)``.
+    /// - Throws: As the wrapped backend.
+    public func readEvents(
+        of correlationID: CorrelationID, after sequence: UInt64, limit: Int
+    ) async throws
+        -> RequestEventPage?
+    {
+        try await base.readEvents(of: correlationID, after: sequence, limit: limit)
+    }
+
+    /// Passes through. See ``QueueBackend/waitForEvents(of:after:timeout:)``.
+    /// - Throws: As the wrapped backend.
+    public func waitForEvents(
+        of correlationID: CorrelationID, after sequence: UInt64, timeout: Duration
+    )
+        async throws -> Bool
+    {
+        try await base.waitForEvents(of: correlationID, after: sequence, timeout: timeout)
+    }
+
     /// Passes through. See ``QueueBackend/status(of:)``.
     /// - Throws: As the wrapped backend.
     public func status(of correlationID: CorrelationID) async throws -> RequestState {

@@ -97,6 +97,35 @@ final class WatchedBackend: QueueBackend {
         }
     }
 
+    func appendEvents(_ events: [RequestEvent], holding lease: Lease) async throws -> UInt64 {
+        try await bounded("appendEvents(\(events.count) to \(lease.correlationID))", callBound) { [base] in
+            try await base.appendEvents(events, holding: lease)
+        }
+    }
+
+    func readEvents(
+        of correlationID: CorrelationID, after sequence: UInt64, limit: Int
+    ) async throws
+        -> RequestEventPage?
+    {
+        try await bounded("readEvents(of: \(correlationID), after: \(sequence))", callBound) { [base] in
+            try await base.readEvents(of: correlationID, after: sequence, limit: limit)
+        }
+    }
+
+    func waitForEvents(
+        of correlationID: CorrelationID, after sequence: UInt64, timeout: Duration
+    ) async throws
+        -> Bool
+    {
+        try await bounded(
+            "waitForEvents(of: \(correlationID), after: \(sequence), timeout: \(timeout))", timeout + slack,
+            promise: "a wait ends by its timeout (plus \(slack) for a slow machine)"
+        ) { [base] in
+            try await base.waitForEvents(of: correlationID, after: sequence, timeout: timeout)
+        }
+    }
+
     func status(of correlationID: CorrelationID) async throws -> RequestState {
         try await bounded("status(of: \(correlationID))", callBound) { [base] in
             try await base.status(of: correlationID)

@@ -1,0 +1,34 @@
+import DequeModule
+import Foundation
+
+/// One request's event log in a ``MemoryQueueBackend``: the newest events up to a limit, and how far it was
+/// trimmed.
+struct MemoryEventLog {
+    var events: Deque<RequestEventRecord> = []
+    var lastSequence: UInt64 = 0
+    var trimmedThrough: UInt64 = 0
+
+    /// Appends `event` with the next sequence number, trimming the oldest beyond `limit`.
+    mutating func append(_ event: RequestEvent, limit: Int) -> UInt64 {
+        lastSequence += 1
+        events.append(RequestEventRecord(sequence: lastSequence, event: event, time: Date()))
+        while events.count > limit, let oldest = events.popFirst() { trimmedThrough = oldest.sequence }
+        return lastSequence
+    }
+
+    /// Up to `limit` events after `sequence`.
+    func page(after sequence: UInt64, limit: Int, finalResponse: QueueResponse?) -> RequestEventPage {
+        let firstRetained = events.first?.sequence ?? (lastSequence + 1)
+        let start = sequence < firstRetained ? 0 : Int(sequence - firstRetained + 1)
+        let selected = start < events.count ? Array(events[start..<min(events.count, start + max(limit, 0))]) : []
+        return RequestEventPage(
+            events: selected, trimmedThrough: trimmedThrough, lastSequence: lastSequence,
+            finalResponse: finalResponse)
+    }
+}
+
+/// A task waiting in ``MemoryQueueBackend/waitForEvents(of:after:timeout:)``.
+struct MemoryEventWaiter {
+    var continuation: CheckedContinuation<Bool, any Error>
+    var timer: TimeoutScheduler.Token?
+}
