@@ -99,7 +99,7 @@ final class MutantBackend: QueueBackend {
         case replaysFromTheStart
         /// Every wait leaves a timer task behind that sleeps for an hour.
         case leavesATimerPerWait
-        /// Every wait leaves a record of about 300 bytes behind (the id, the timeout and a small buffer).
+        /// Every wait leaves a record of about 1 KiB behind (the id, the timeout and a buffer).
         case keepsEveryWaiterRecord
         /// Every backend starts a thread that outlives its shutdown.
         case keepsAThreadAfterShutdown
@@ -289,7 +289,7 @@ final class MutantBackend: QueueBackend {
         if mutation == .hangsInSubscribe { await hang() }
         if mutation == .leavesATimerPerWait { Task { try? await Task.sleep(for: .seconds(3600)) } }
         if mutation == .keepsEveryWaiterRecord {
-            waiterRecords.withLock { $0.append((correlationID, timeout, [UInt8](repeating: 0, count: 256))) }
+            waiterRecords.withLock { $0.append((correlationID, timeout, [UInt8](repeating: 0, count: 1024))) }
         }
         if mutation == .subscribeReturnsLate {
             do {

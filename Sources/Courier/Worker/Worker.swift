@@ -19,6 +19,8 @@ import Synchronization
 public struct Worker: Service {
     /// The handler: turns a request into response payload bytes, or throws to fail the attempt.
     public typealias Handler = @Sendable (QueueRequest) async throws -> Data
+    /// A handler that also streams partial output and progress through a ``RequestEventWriter`` while it runs.
+    public typealias StreamingHandler = @Sendable (QueueRequest, RequestEventWriter) async throws -> Data
 
     /// The queue the worker consumes.
     public let backend: any QueueBackend
@@ -26,7 +28,7 @@ public struct Worker: Service {
     public let configuration: WorkerConfiguration
     /// The shared in-flight gate and rate limit the worker waits for before each handler call.
     public let limits: WorkerLimits
-    private let handler: Handler
+    private let handler: StreamingHandler
     private let logger: Logger
 
     /// Creates a worker.
@@ -41,11 +43,23 @@ public struct Worker: Service {
         limits: WorkerLimits = WorkerLimits(), logger: Logger = Logger(label: "courier.worker"),
         handler: @escaping Handler
     ) {
+        self.init(backend: backend, configuration: configuration, limits: limits, logger: logger) { request, _ in
+            try await handler(request)
+        }
+    }
+
+    /// Creates a worker whose handler streams events (chunks, progress) while it runs; see
+    /// ``RequestEventWriter``. Everything the handler wrote is appended before its response is stored.
+    public init(
+        backend: any QueueBackend, configuration: WorkerConfiguration = WorkerConfiguration(),
+        limits: WorkerLimits = WorkerLimits(), logger: Logger = Logger(label: "courier.worker"),
+        streamingHandler: @escaping StreamingHandler
+    ) {
         self.backend = backend
         self.configuration = configuration
         self.limits = limits
         self.logger = logger
-        self.handler = handler
+        self.handler = streamingHandler
     }
 
     /// Consumes and handles requests until graceful shutdown or cancellation, then settles what it holds.
@@ -138,11 +152,14 @@ public struct Worker: Service {
         let slotTask = slots.task(of: slot)
         let key = keeper.keep(delivery.lease) { slotTask?.cancel() }
         let result: Result<Data, any Error>
+        let writer = RequestEventWriter(
+            backend: backend, lease: delivery.lease, configuration: configuration, logger: logger)
         do {
-            result = .success(try await limits.run { try await handler(delivery.request) })
+            result = .success(try await limits.run { try await handler(delivery.request, writer) })
         } catch {
             result = .failure(error)
         }
+        await writer.finish()
         let outcome: Outcome
         let ended = keeper.stopKeeping(key)
         switch ended {

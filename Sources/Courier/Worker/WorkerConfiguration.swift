@@ -16,6 +16,12 @@ public struct WorkerConfiguration: Sendable, Hashable {
     /// hung one gives its slot back.
     public var handlerTimeout: Duration?
 
+    /// How long a streaming handler's events may wait to be batched into one append. 20 ms by default.
+    public var eventFlushInterval: Duration = .milliseconds(20)
+    /// How many buffered bytes of events trigger an append at once, before ``eventFlushInterval``. 16 KiB by
+    /// default.
+    public var eventFlushBytes: Int = 16 << 10
+
     /// The default ``handlerTimeout``: 10 minutes.
     public static let defaultHandlerTimeout: Duration = .seconds(600)
 
