@@ -133,7 +133,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CourierSQLiteTests",
-            dependencies: ["Courier", "CourierSQLite", "CourierConformance", "CSQLite"],
+            dependencies: ["Courier", "CourierSQLite", "CourierConformance", "CourierTestSupport", "CSQLite"],
             swiftSettings: swiftSettings
         ),
         .target(

@@ -35,8 +35,10 @@ final class ConformanceContext: Sendable {
 
     /// The configuration for cases that check a final response's status after waiting on other things: the
     /// response outlives the case.
-    func lastingConfiguration(maxAttempts: Int = 3) -> QueueConfiguration {
-        configuration(maxAttempts: maxAttempts, responseTTL: timing.scaled(timing.lease * 30))
+    func lastingConfiguration(maxAttempts: Int = 3, maxEventsPerRequest: Int = 500) -> QueueConfiguration {
+        configuration(
+            maxAttempts: maxAttempts, responseTTL: timing.scaled(timing.lease * 30),
+            maxEventsPerRequest: maxEventsPerRequest)
     }
 
     /// A fresh backend for this case; shut down when the case ends.

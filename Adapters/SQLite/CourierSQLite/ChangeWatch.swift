@@ -16,6 +16,7 @@ final class ChangeWatch: @unchecked Sendable {
     private let activeWindow: Duration
     private var lastVersion: Int64?
     private var lastChange = ContinuousClock.now - .seconds(3600)
+    private var lastEventPositions: [CorrelationID: UInt64] = [:]
 
     init(
         board: WakeBoard, store: SQLiteQueueStore, idleInterval: Duration, activeInterval: Duration,
@@ -49,10 +50,25 @@ final class ChangeWatch: @unchecked Sendable {
     private func noticeCommit(_ connection: SQLiteConnection) throws {
         // First, so a waiter between its store check and its wait does not miss this commit.
         board.advance()
-        let ids = board.waitedKeys.compactMap { $0 == SQLiteQueueStore.consumersKey ? nil : try? CorrelationID($0) }
+        let keys = board.waitedKeys
+        let ids = keys.compactMap {
+            $0 == SQLiteQueueStore.consumersKey || SQLiteQueueStore.id(ofEventsKey: $0) != nil
+                ? nil : try? CorrelationID($0)
+        }
         if !ids.isEmpty {
             let answered = try connection.readTransaction { try store.answered(ids, connection) }
             for id in answered { board.notify(id.rawValue) }
+        }
+        // Event readers: wake those whose log grew (or whose request finished) since this process last looked.
+        let followed = keys.compactMap(SQLiteQueueStore.id(ofEventsKey:))
+        if !followed.isEmpty {
+            let (positions, finished) = try connection.readTransaction {
+                (try store.lastSequences(followed, connection), try store.answered(followed, connection))
+            }
+            for id in followed where positions[id] != lastEventPositions[id] || finished.contains(id) {
+                board.notify(SQLiteQueueStore.eventsKey(id))
+            }
+            lastEventPositions = positions
         }
         board.notifyOne(SQLiteQueueStore.consumersKey)
     }

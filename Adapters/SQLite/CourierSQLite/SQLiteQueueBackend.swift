@@ -64,8 +64,8 @@ public final class SQLiteQueueBackend: QueueBackend {
         }
     }
 
-    /// Always `[fifo, durable, shared]`.
-    public var capabilities: QueueCapabilities { [.fifo, .durable, .shared] }
+    /// Always `[fifo, durable, shared, eventStreams]`.
+    public var capabilities: QueueCapabilities { [.fifo, .durable, .shared, .eventStreams] }
     /// The queue and timing settings.
     public let configuration: QueueConfiguration
     /// The adapter settings.
@@ -166,6 +166,7 @@ public final class SQLiteQueueBackend: QueueBackend {
                 { [store] connection in try store.claim(connection) })
             wake(claim.answered)
             if let delivery = claim.delivery {
+                board.notify(SQLiteQueueStore.eventsKey(delivery.request.correlationID))
                 // There may be more work: hand it to up to two more idle consumers, who do the same, so a burst
                 // of requests reaches every idle consumer in a few group commits instead of one claim at a time.
                 if claim.remaining > 0 { board.notify(SQLiteQueueStore.consumersKey, upTo: min(claim.remaining, 2)) }
@@ -227,7 +228,7 @@ public final class SQLiteQueueBackend: QueueBackend {
         try configuration.checkPayloadSize(response.payload.count, of: "the response payload")
         try checkOpen()
         let result = try await transaction { [store] in try store.answer(response, lease: lease, $0) }
-        if result == .stored { board.notify(response.correlationID.rawValue) }
+        if result == .stored { wake([response.correlationID]) }
         return result
     }
 
@@ -272,7 +273,7 @@ public final class SQLiteQueueBackend: QueueBackend {
         try checkWritable()
         try checkOpen()
         let result = try await transaction { [store] in try store.cancel(correlationID, $0) }
-        board.notify(correlationID.rawValue)
+        wake([correlationID])
         return result
     }
 
@@ -302,7 +303,7 @@ public final class SQLiteQueueBackend: QueueBackend {
 
     private var isShutDown: Bool { lifecycle.withLock { $0.isShutDown } }
 
-    private func checkOpen() throws(CourierError) {
+    func checkOpen() throws(CourierError) {
         if isShutDown { throw CourierError(.shutDown, "the SQLite queue '\(configuration.queueName)' was shut down") }
     }
 
@@ -328,14 +329,18 @@ public final class SQLiteQueueBackend: QueueBackend {
         }
     }
 
-    private func checkWritable() throws(CourierError) {
+    func checkWritable() throws(CourierError) {
         if options.access == .readOnly {
             throw CourierError(.invalidConfiguration, "the SQLite queue at '\(path)' was opened read-only")
         }
     }
 
+    /// Wakes the response and event waiters of requests that got their final response.
     private func wake(_ answered: [CorrelationID]) {
-        for id in answered { board.notify(id.rawValue) }
+        for id in answered {
+            board.notify(id.rawValue)
+            board.notify(SQLiteQueueStore.eventsKey(id))
+        }
     }
 
     /// Runs `body` in a `BEGIN IMMEDIATE` transaction, group-committed with the other writes of the moment.

@@ -20,6 +20,7 @@ struct SQLiteQueueStore: Sendable {
         {
             throw CourierError(.duplicateRequest, "a request with correlation id \(id) already exists")
         }
+        try forgetEvents(of: id, db)
         try db.query(
             """
             INSERT INTO courier_requests
@@ -80,6 +81,7 @@ struct SQLiteQueueStore: Sendable {
             createdAt: Date(timeIntervalSinceReferenceDate: row[3].real ?? 0),
             deadline: row[4].real.map { Date(timeIntervalSinceReferenceDate: $0) })
         let attempt = Int(row[5].integer ?? 1)
+        try appendEvents([.attemptStarted(attempt: attempt)], to: id, db)
         let lease = Lease(
             correlationID: id, attempt: attempt, token: String(token), expiresAt: Date(timeIntervalSince1970: expires))
         let remaining =
@@ -142,12 +144,21 @@ struct SQLiteQueueStore: Sendable {
     }
 
     func sweep(_ db: SQLiteConnection) throws {
-        try db.query("DELETE FROM courier_responses WHERE expires_at <= ?", [.real(now)])
+        let time = SQLiteValue.real(now)
+        // Event logs go with their response.
+        for table in ["courier_events", "courier_event_logs"] {
+            try db.query(
+                """
+                DELETE FROM \(table) WHERE (queue, id) IN
+                    (SELECT queue, id FROM courier_responses WHERE expires_at <= ?)
+                """, [time])
+        }
+        try db.query("DELETE FROM courier_responses WHERE expires_at <= ?", [time])
     }
 
     // MARK: Leases
 
-    private func currentLease(_ lease: Lease, _ db: SQLiteConnection) throws -> (leased: Bool, attempt: Int) {
+    func currentLease(_ lease: Lease, _ db: SQLiteConnection) throws -> (leased: Bool, attempt: Int) {
         let row = try db.query(
             "SELECT leased, lease_token, attempt FROM courier_requests WHERE queue = ? AND id = ?",
             [queue, .text(lease.correlationID.rawValue)]

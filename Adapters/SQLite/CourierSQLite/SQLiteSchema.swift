@@ -3,7 +3,7 @@ import Courier
 /// The queue's tables, created and migrated by the adapter itself.
 enum SQLiteSchema {
     /// The version this build writes. Opening a file with a newer version fails instead of guessing.
-    static let currentVersion: Int64 = 1
+    static let currentVersion: Int64 = 2
 
     private static let migrations: [Int64: String] = [
         1: """
@@ -37,14 +37,36 @@ enum SQLiteSchema {
             PRIMARY KEY (queue, id)
         );
         CREATE INDEX courier_responses_expiry ON courier_responses (expires_at);
-        """
+        """,
+        // Streamed events: one row per event, and one per log with its newest and trimmed sequence numbers.
+        2: """
+        CREATE TABLE courier_events (
+            queue TEXT NOT NULL,
+            id TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            name TEXT,
+            data BLOB,
+            fraction REAL,
+            counter INTEGER,
+            created_at REAL NOT NULL,
+            PRIMARY KEY (queue, id, seq)
+        ) WITHOUT ROWID;
+        CREATE TABLE courier_event_logs (
+            queue TEXT NOT NULL,
+            id TEXT NOT NULL,
+            last_seq INTEGER NOT NULL,
+            trimmed_through INTEGER NOT NULL,
+            PRIMARY KEY (queue, id)
+        ) WITHOUT ROWID;
+        """,
     ]
 
     /// The tables and indexes Courier creates. (SQLite's own `sqlite_…` objects, such as `sqlite_sequence` for
     /// `AUTOINCREMENT`, come with them.)
     static let ownNames: Set<String> = [
         "courier_schema", "courier_requests", "courier_responses", "courier_requests_ready",
-        "courier_requests_leases", "courier_responses_expiry",
+        "courier_requests_leases", "courier_responses_expiry", "courier_events", "courier_event_logs",
     ]
 
     /// Refuses a file that holds another application's database: one with a table or view that is not Courier's.

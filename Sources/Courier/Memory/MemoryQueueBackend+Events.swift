@@ -10,7 +10,9 @@ extension MemoryQueueBackend {
         return try mutate { state, now, effects in
             try state.checkOpen()
             let id = lease.correlationID
-            if let response = state.storedResponse(id, now: now) { throw CourierError.finished(id, response.status) }
+            if let response = state.storedResponse(id, now: now) {
+                throw CourierError.requestFinished(id, response.status)
+            }
             _ = try state.currentRecord(for: lease)
             return state.appendEvents(events, to: id, effects: &effects)
         }
@@ -100,8 +102,9 @@ extension QueueConfiguration {
 }
 
 extension CourierError {
-    /// The error for an append or lease operation on a request that already has a final response.
-    static func finished(_ id: CorrelationID, _ status: ResponseStatus) -> CourierError {
+    /// The error an append (or other holder operation) gets on a request that already has a final response:
+    /// ``Code/requestCancelled`` when it was cancelled, ``Code/alreadyFinished`` otherwise.
+    public static func requestFinished(_ id: CorrelationID, _ status: ResponseStatus) -> CourierError {
         status == .cancelled
             ? CourierError(.requestCancelled, "request \(id) was cancelled")
             : CourierError(.alreadyFinished, "request \(id) already has a \(status.rawValue) response")

@@ -187,6 +187,7 @@ struct MemoryQueueState {
     // MARK: Events
 
     /// Appends to a request's log and wakes its event waiters.
+    @discardableResult
     mutating func appendEvents(
         _ events: [RequestEvent], to id: CorrelationID, effects: inout MemoryQueueEffects
     )

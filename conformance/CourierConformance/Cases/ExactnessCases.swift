@@ -7,7 +7,8 @@ extension Conformance {
     static let exactnessCases: [ConformanceCase] = [
         ConformanceCase("A8", "payloadAtTheLimit") { c in
             let limit = (2 << 20) + 3
-            let backend = try await c.backend(c.configuration(maxPayloadBytes: limit))
+            let backend = try await c.backend(
+                c.configuration(maxPayloadBytes: limit, responseTTL: c.timing.scaled(c.timing.lease * 30)))
             let requestBytes = randomBytes(limit)
             let request = QueueRequest(payload: requestBytes)
             try await backend.publishRequest(request)
@@ -25,7 +26,7 @@ extension Conformance {
                 "a response of exactly the limit came back as \(stored?.payload.count ?? 0) different bytes")
         },
         ConformanceCase("A9", "textExactlyAsGiven") { c in
-            let backend = try await c.backend()
+            let backend = try await c.backend(c.lastingConfiguration())
             let payload = Data("  leading and trailing  \n\n\t \r\n".utf8)
             let headers = ["X-Model": "gpt ", "x-model": "\tlower", "Stage": " spaced out ", "empty": ""]
             let request = try await c.publish(backend, String(decoding: payload, as: UTF8.self), headers: headers)
