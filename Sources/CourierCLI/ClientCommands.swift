@@ -20,7 +20,14 @@ struct SubmitCommand: AsyncParsableCommand {
     @Flag(help: "Wait for the response and print its payload.")
     var wait = false
 
-    @Option(help: "Seconds to wait with --wait (0.001…31,536,000).")
+    @Flag(
+        help: """
+            Print streamed chunks to standard output as they arrive and progress to standard error, then exit by \
+            the final status (as 'courier follow').
+            """)
+    var stream = false
+
+    @Option(help: "Seconds to wait with --wait or --stream (0.001…31,536,000).")
     var timeout: Double = 300
 
     @Flag(help: "With --wait, end the output with a newline when the payload does not (for terminals).")
@@ -41,6 +48,11 @@ struct SubmitCommand: AsyncParsableCommand {
         try await BackendFactory.withSharedBackend(for: "submit") { backend in
             try await backend.publishRequest(
                 QueueRequest(correlationID: correlationID, payload: body, headers: headerValues))
+            if stream {
+                writeToStandardError("courier: published request \(correlationID); following its events")
+                try await EventPrinter.follow(correlationID, after: 0, on: backend, timeout: waitTimeout)
+                return
+            }
             guard wait else {
                 try StandardOutput.line(
                     correlationID.rawValue, context: "request \(correlationID) was published")

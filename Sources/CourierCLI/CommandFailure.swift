@@ -19,7 +19,7 @@ struct CommandFailure: Error {
     static func exitCode(for error: CourierError) -> Int32 {
         let usageCodes: [CourierError.Code] = [
             .unknownQueueType, .unsupportedQueueType, .invalidConfiguration, .invalidQueueName,
-            .invalidCorrelationID, .payloadTooLarge,
+            .invalidCorrelationID, .payloadTooLarge, .unsupportedOperation,
         ]
         return usageCodes.contains(error.code) ? usage : requestFailed
     }

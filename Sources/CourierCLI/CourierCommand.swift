@@ -31,7 +31,8 @@ struct CourierCommand: AsyncParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            WorkerCommand.self, SubmitCommand.self, WaitCommand.self, StatusCommand.self, CancelCommand.self,
+            WorkerCommand.self, SubmitCommand.self, WaitCommand.self, FollowCommand.self, StatusCommand.self,
+            CancelCommand.self,
             DemoCommand.self, BenchCommand.self,
         ]
     )
