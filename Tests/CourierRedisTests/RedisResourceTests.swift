@@ -9,11 +9,12 @@ import Testing
 @Suite("Redis resources")
 struct RedisResourceTests {
     static func backend(
-        _ mode: RedisWakeMode, _ server: RedisTestServer, namespace: String, ttl: Duration = .seconds(300)
+        _ mode: RedisWakeMode, _ server: RedisTestServer, namespace: String, ttl: Duration = .seconds(300),
+        lease: Duration = .seconds(1)
     ) async throws -> RedisQueueBackend {
         try await RedisQueueBackend(
             url: server.url, wakeMode: mode,
-            configuration: QueueConfiguration(queueName: "resources", leaseDuration: .seconds(1), responseTTL: ttl),
+            configuration: QueueConfiguration(queueName: "resources", leaseDuration: lease, responseTTL: ttl),
             options: .init(namespace: namespace))
     }
 
@@ -123,7 +124,9 @@ struct RedisResourceTests {
 
     @Test func queueDepthCountsWhatWaitsForAConsumer() async throws {
         let server = try await RedisTestServer.shared()
-        let backend = try await Self.backend(.list, server, namespace: "depth-\(UUID().uuidString.prefix(8))")
+        // A lease long enough that the release below never finds it expired on a loaded machine.
+        let backend = try await Self.backend(
+            .list, server, namespace: "depth-\(UUID().uuidString.prefix(8))", lease: .seconds(60))
         #expect(try await backend.pendingRequestCount() == 0)
         for index in 0..<3 { try await backend.publishRequest(payload: Data("\(index)".utf8)) }
         #expect(try await backend.pendingRequestCount() == 3)

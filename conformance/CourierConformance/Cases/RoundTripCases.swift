@@ -119,7 +119,7 @@ extension Conformance {
                 backend, for: c.timing.scaled(c.timing.wakeBound), rule: "rule 2 duplicate", "a duplicate was enqueued")
         },
         ConformanceCase("B2", "duplicateAnswered") { c in
-            let backend = try await c.backend()
+            let backend = try await c.backend(c.lastingConfiguration())
             let request = try await c.publish(backend, "first")
             try await c.answer(backend, try await c.claim(backend, rule: "B2"))
             try await c.expectError(
