@@ -40,8 +40,8 @@ public final class RedisQueueBackend: QueueBackend {
         }
     }
 
-    /// Always `[fifo, durable, shared, pushWakeups]`.
-    public var capabilities: QueueCapabilities { [.fifo, .durable, .shared, .pushWakeups] }
+    /// Always `[fifo, durable, shared, pushWakeups, eventStreams]`.
+    public var capabilities: QueueCapabilities { [.fifo, .durable, .shared, .pushWakeups, .eventStreams] }
     /// The queue this instance serves and its lease, attempts, TTL and payload limits.
     public let configuration: QueueConfiguration
     /// How waiters are woken: `.list` (redis-list) or `.pubSub` (redis-pubsub).
@@ -58,6 +58,9 @@ public final class RedisQueueBackend: QueueBackend {
     let waiters: RedisWaiters
     let consumers: RedisConsumerLoop
     let channel: any RedisWakeChannel
+    /// Tasks in `waitForEvents`, and their own wake channel (its connection opens when the first one waits).
+    let eventWaiters: RedisEventWaiters
+    let eventChannel: any RedisWakeChannel
     let settle: RedisSettle
     private let logger: Logger
     private let lifecycle = Mutex<(isShutDown: Bool, maintenance: Task<Void, Never>?)>((false, nil))
@@ -101,7 +104,9 @@ public final class RedisQueueBackend: QueueBackend {
         commands = try await RedisConnection.open(connection, role: "commands")
         let commands = self.commands
         let settle = RedisSettle(waiters: waiters)
-        let deliver: @Sendable (QueueResponse) -> Void = { settle.resolve($0) }
+        let deliver: @Sendable (RedisWakeMessage) -> Void = { message in
+            if case .response(let response) = message { settle.resolve(response) }
+        }
         let fallback = options.fallbackCheckInterval
         let reconnected: @Sendable () -> Void = {
             Task {
@@ -122,11 +127,16 @@ public final class RedisQueueBackend: QueueBackend {
         }
         settle.channel.withLock { $0 = channel }
         self.channel = channel
+        let eventWaiters = RedisEventWaiters(timeouts: timeouts)
+        self.eventWaiters = eventWaiters
+        self.eventChannel = Self.makeEventChannel(
+            wakeMode: wakeMode, connection: connection, store: store, commands: commands, waiters: eventWaiters,
+            logger: logger)
         self.settle = settle
         consumers = RedisConsumerLoop(options: connection, store: store, logger: logger)
     }
 
-    private var isShutDown: Bool { lifecycle.withLock { $0.isShutDown } }
+    var isShutDown: Bool { lifecycle.withLock { $0.isShutDown } }
 
     func checkOpen() throws(CourierError) {
         if isShutDown {
@@ -309,8 +319,10 @@ public final class RedisQueueBackend: QueueBackend {
         maintenance?.cancel()
         consumers.close()
         waiters.close(with: CourierError(.shutDown, "the Redis queue '\(configuration.queueName)' was shut down"))
+        eventWaiters.close(with: CourierError(.shutDown, "the Redis queue '\(configuration.queueName)' was shut down"))
         timeouts.close()
         channel.close()
+        eventChannel.close()
         commands.close()
     }
 
@@ -342,17 +354,22 @@ public final class RedisQueueBackend: QueueBackend {
     // MARK: Inspection
 
     /// Waiting ids plus subscriptions or reply registrations held; zero when nobody waits.
-    public var activeWaits: Int { waiters.count + channel.openSubscriptions }
+    public var activeWaits: Int {
+        waiters.count + channel.openSubscriptions + eventWaiters.count + eventChannel.openSubscriptions
+    }
 
     /// Commands this instance has sent to Redis on all its connections (for measuring; see docs/performance.md).
     public var commandsSent: Int {
         commands.commandsSent + consumers.connection.commandsSent + channel.connection.commandsSent
+            + eventChannel.connection.commandsSent
     }
 
     /// Connections this instance holds open: the command connection, plus the consumer connection once it
-    /// consumed and the subscriber (or reply) connection once anyone waited. Never more than three.
+    /// consumed, the subscriber (or reply) connection once anyone waited, and the event channel's once anyone
+    /// followed events. Never more than four.
     public var openConnections: Int {
         1 + (consumers.connection.open == nil ? 0 : 1) + (channel.connection.open == nil ? 0 : 1)
+            + (eventChannel.connection.open == nil ? 0 : 1)
     }
 }
 

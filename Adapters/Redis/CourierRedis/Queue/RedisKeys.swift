@@ -12,6 +12,8 @@ import Courier
 /// | `wake` | list of at most one token that wakes one blocked consumer | popped by a consumer |
 /// | `done:<id>` | pub/sub channel (redis-pubsub) | — |
 /// | `watch:<id>`, `replies:<client>` | set of reply lists; a client's reply list (redis-list) | `PX` TTL |
+/// | `ev:<id>` | stream of the request's events, entry `<sequence>-1`, capped at the events kept | `PX` response TTL once answered |
+/// | `evl:<id>` | hash: newest sequence number `l`, highest trimmed `t` | `PX` response TTL once answered |
 struct RedisKeys: Sendable {
     /// `namespace:{queue}:`, passed to every script as `KEYS[1]`.
     let prefix: String

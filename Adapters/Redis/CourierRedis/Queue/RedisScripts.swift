@@ -15,6 +15,8 @@ struct RedisScripts: Sendable {
     let cancel: RedisScript
     let status: RedisScript
     let watch: RedisScript
+    let appendEvents: RedisScript
+    let events: RedisScript
 
     init(wake: RedisWakeMode) {
         let library = Self.library + (wake == .pubSub ? Self.notifyByPublish : Self.notifyByReplyList)
@@ -30,9 +32,13 @@ struct RedisScripts: Sendable {
         cancel = script("cancel", Self.cancelBody)
         status = script("status", Self.statusBody)
         watch = script("watch", Self.watchBody)
+        appendEvents = script("append-events", Self.appendEventsBody)
+        events = script("events", Self.eventsBody)
     }
 
-    var all: [RedisScript] { [publish, claim, respond, extend, release, unclaim, cancel, status, watch] }
+    var all: [RedisScript] {
+        [publish, claim, respond, extend, release, unclaim, cancel, status, watch, appendEvents, events]
+    }
 
     static let library = """
         local p = KEYS[1]
@@ -56,12 +62,25 @@ struct RedisScripts: Sendable {
             redis.call('LPUSH', p .. 'wake', '1')
           end
         end
+        -- Streamed events: entry '<seq>-1' of the capped stream ev:<id>; evl:<id> holds the newest sequence
+        -- number (l) and the highest one trimmed away (t).
+        local function append_event(id, kind, n, d, f, c, maxlen, now)
+          local log = p .. 'evl:' .. id
+          local last = redis.call('HINCRBY', log, 'l', 1)
+          redis.call('XADD', p .. 'ev:' .. id, 'MAXLEN', maxlen, last .. '-1',
+            'k', kind, 'n', n, 'd', d, 'f', f, 'c', c, 't', now)
+          if last > maxlen then redis.call('HSET', log, 't', last - maxlen) end
+          return last
+        end
 
         """
 
     static let notifyByPublish = """
         local function notify(id, enc, ttl)
           redis.call('PUBLISH', p .. 'done:' .. id, enc)
+        end
+        local function notify_events(id, ttl)
+          redis.call('PUBLISH', p .. 'done:' .. id, 'E' .. id)
         end
 
         """
@@ -75,6 +94,12 @@ struct RedisScripts: Sendable {
           end
           redis.call('DEL', key)
         end
+        local function notify_events(id, ttl)
+          for _, list in ipairs(redis.call('SMEMBERS', p .. 'watch:' .. id)) do
+            redis.call('LPUSH', list, 'E' .. id)
+            redis.call('PEXPIRE', list, ttl)
+          end
+        end
 
         """
 
@@ -83,6 +108,8 @@ struct RedisScripts: Sendable {
     static let storeAndReap = """
         local function store(id, enc, ttl)
           redis.call('SET', p .. 'res:' .. id, enc, 'PX', ttl)
+          redis.call('PEXPIRE', p .. 'ev:' .. id, ttl)
+          redis.call('PEXPIRE', p .. 'evl:' .. id, ttl)
           redis.call('DEL', p .. 'req:' .. id)
           redis.call('ZREM', p .. 'leases', id)
           redis.call('ZREM', p .. 'delayed', id)
@@ -150,6 +177,7 @@ struct RedisScripts: Sendable {
     static let publishBody = """
         local id = ARGV[1]
         if redis.call('EXISTS', p .. 'req:' .. id, p .. 'res:' .. id) > 0 then return 0 end
+        redis.call('DEL', p .. 'ev:' .. id, p .. 'evl:' .. id)
         redis.call('HSET', p .. 'req:' .. id, 's', 'q', 'p', ARGV[2], 'h', ARGV[3], 'c', ARGV[4], 'a', 1)
         if ARGV[5] ~= '' then
           redis.call('HSET', p .. 'req:' .. id, 'd', ARGV[6], 'dm', ARGV[5])
@@ -160,7 +188,8 @@ struct RedisScripts: Sendable {
         return 1
         """
 
-    /// ARGV: count, lease ms, max attempts, response TTL ms, token base. Returns {deliveries, next due ms}.
+    /// ARGV: count, lease ms, max attempts, response TTL ms, token base, events kept per request. Returns
+    /// {deliveries, next due ms}. Each delivery appends its attempt boundary to the request's events.
     static let claimBody =
         storeAndReap + """
             local now = now_ms()
@@ -177,6 +206,8 @@ struct RedisScripts: Sendable {
                 redis.call('HSET', key, 's', 'l', 't', token)
                 redis.call('ZADD', p .. 'leases', now + tonumber(ARGV[2]), id)
                 redis.call('ZREM', p .. 'deadlines', id)
+                append_event(id, 'attempt', '', '', '', f[6], tonumber(ARGV[6]), now)
+                notify_events(id, tonumber(ARGV[4]))
                 out[#out + 1] = {id, f[2], f[3], f[4], f[5] or '', f[6], token}
               end
             end
@@ -292,5 +323,37 @@ struct RedisScripts: Sendable {
         redis.call('SADD', p .. 'watch:' .. id, ARGV[2])
         redis.call('PEXPIRE', p .. 'watch:' .. id, ARGV[3])
         return false
+        """
+
+    /// ARGV: id, lease token, events kept, response TTL ms, event count, then kind, name, data, fraction,
+    /// counter for each event. Returns {'ok', last sequence}, {'finished', status} or {'lost'}.
+    static let appendEventsBody = """
+        local id = ARGV[1]
+        local existing = redis.call('GET', p .. 'res:' .. id)
+        if existing then return {'finished', status_of(existing)} end
+        if redis.call('HGET', p .. 'req:' .. id, 't') ~= ARGV[2] then return {'lost'} end
+        local count = tonumber(ARGV[5])
+        if count == 0 then return {'ok', redis.call('HGET', p .. 'evl:' .. id, 'l') or '0'} end
+        local now = now_ms()
+        local last = 0
+        for i = 0, count - 1 do
+          local b = 6 + i * 5
+          last = append_event(id, ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4], tonumber(ARGV[3]), now)
+        end
+        notify_events(id, tonumber(ARGV[4]))
+        return {'ok', tostring(last)}
+        """
+
+    /// ARGV: id, after, limit. Returns {0} for an unknown id, else {1, last, trimmed, entries, response or nil}.
+    static let eventsBody = """
+        local id = ARGV[1]
+        local res = redis.call('GET', p .. 'res:' .. id)
+        if not res and redis.call('EXISTS', p .. 'req:' .. id) == 0 then return {0} end
+        local log = redis.call('HMGET', p .. 'evl:' .. id, 'l', 't')
+        local entries = {}
+        if tonumber(ARGV[3]) > 0 then
+          entries = redis.call('XRANGE', p .. 'ev:' .. id, ARGV[2] .. '-2', '+', 'COUNT', ARGV[3])
+        end
+        return {1, log[1] or '0', log[2] or '0', entries, res or false}
         """
 }

@@ -26,11 +26,11 @@ final class RedisPubSubChannel: RedisWakeChannel {
     private let shared = Shared()
 
     /// - Parameters:
-    ///   - deliver: called with every response published for a watched id.
+    ///   - deliver: called with every response, or event announcement, published for a watched id.
     ///   - reconnected: called after the subscriber connection was re-established (messages may have been lost).
     init(
         options: RedisConnectionOptions, store: RedisQueueStore, commands: RedisConnection,
-        deliver: @escaping @Sendable (QueueResponse) -> Void, reconnected: @escaping @Sendable () -> Void
+        deliver: @escaping @Sendable (RedisWakeMessage) -> Void, reconnected: @escaping @Sendable () -> Void
     ) {
         self.keys = store.keys
         self.store = store
@@ -46,9 +46,9 @@ final class RedisPubSubChannel: RedisWakeChannel {
                     switch kind {
                     case "message":
                         if keys.id(ofChannel: channel) != nil, let data = parts[2].data,
-                            let response = try? RedisResponseCodec.decode(data)
+                            let message = try? RedisWakeMessage.decode(data)
                         {
-                            deliver(response)
+                            deliver(message)
                         }
                     case "subscribe":
                         let waiter = shared.state.withLock { state in

@@ -16,14 +16,14 @@ final class RedisReplyListChannel: RedisWakeChannel {
     private let popper: RedisLazyConnection
     var connection: RedisLazyConnection { popper }
     private let list: String
-    private let deliver: @Sendable (QueueResponse) -> Void
+    private let deliver: @Sendable (RedisWakeMessage) -> Void
     private let hasWaiters: @Sendable () -> Bool
     private let logger: Logger
     private let state = Mutex<(registered: Set<CorrelationID>, popping: Bool, closed: Bool)>(([], false, false))
 
     init(
         options: RedisConnectionOptions, store: RedisQueueStore, commands: RedisConnection, logger: Logger,
-        deliver: @escaping @Sendable (QueueResponse) -> Void, hasWaiters: @escaping @Sendable () -> Bool,
+        deliver: @escaping @Sendable (RedisWakeMessage) -> Void, hasWaiters: @escaping @Sendable () -> Bool,
         reconnected: @escaping @Sendable () -> Void
     ) {
         self.store = store
@@ -90,7 +90,7 @@ final class RedisReplyListChannel: RedisWakeChannel {
                 for item in items {
                     guard let data = item.data else { continue }
                     do {
-                        deliver(try RedisResponseCodec.decode(data))
+                        deliver(try RedisWakeMessage.decode(data))
                     } catch {
                         logger.error("dropped an undecodable reply from Redis", metadata: ["error": "\(error)"])
                     }

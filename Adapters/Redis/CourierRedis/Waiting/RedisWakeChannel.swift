@@ -1,4 +1,5 @@
 import Courier
+import Foundation
 
 /// How waiters in this process learn that a response was stored: the single point where redis-list and
 /// redis-pubsub differ.
@@ -17,4 +18,19 @@ protocol RedisWakeChannel: Sendable {
     var connection: RedisLazyConnection { get }
 
     func close()
+}
+
+/// What a wake channel hears about a watched id: its final response, or that its event log grew.
+enum RedisWakeMessage: Sendable {
+    case response(QueueResponse)
+    case events(CorrelationID)
+
+    /// Decodes a published or pushed message: `E<id>` announces new events, anything else is a response.
+    /// - Throws: ``CourierError`` with code `decodingFailed` for bytes neither form explains.
+    static func decode(_ data: Data) throws -> RedisWakeMessage {
+        if data.first == UInt8(ascii: "E") {
+            return .events(try CorrelationID(String(decoding: data.dropFirst(), as: UTF8.self)))
+        }
+        return .response(try RedisResponseCodec.decode(data))
+    }
 }

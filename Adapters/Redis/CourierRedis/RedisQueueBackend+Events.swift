@@ -1,0 +1,131 @@
+import Courier
+import Foundation
+import Logging
+import Synchronization
+
+extension RedisQueueBackend {
+    /// Appends events to a running request's log in one script call. See ``QueueBackend/appendEvents(_:holding:)``.
+    /// - Throws: ``CourierError`` with code `leaseLost`, `requestCancelled`, `alreadyFinished`, `payloadTooLarge`,
+    ///   `invalidConfiguration`, `backendUnavailable` or `shutDown`.
+    @discardableResult
+    public func appendEvents(_ events: [RequestEvent], holding lease: Lease) async throws -> UInt64 {
+        try configuration.checkEvents(events)
+        try checkEventsOpen()
+        return try await store.appendEvents(events, holding: lease, on: commands)
+    }
+
+    /// Reads a request's retained events in one script call. See ``QueueBackend/readEvents(of:after:limit:)``.
+    /// - Throws: ``CourierError`` with code `backendUnavailable` or `shutDown`.
+    public func readEvents(
+        of correlationID: CorrelationID, after sequence: UInt64, limit: Int
+    ) async throws
+        -> RequestEventPage?
+    {
+        try checkEventsOpen()
+        return try await store.eventPage(correlationID, after: sequence, limit: limit, on: commands)
+    }
+
+    /// Waits for a new event or the final response. See ``QueueBackend/waitForEvents(of:after:timeout:)``.
+    ///
+    /// Pushed like responses: an append publishes (redis-pubsub) or pushes (redis-list) a short announcement to
+    /// the id's watchers, so a waiting reader sends no command until something happens.
+    /// - Throws: ``CourierError`` with code `shutDown` or `backendUnavailable`, or `CancellationError`.
+    public func waitForEvents(
+        of correlationID: CorrelationID, after sequence: UInt64, timeout: Duration
+    )
+        async throws -> Bool
+    {
+        try checkEventsOpen()
+        let token = eventWaiters.makeToken()
+        let waiters = eventWaiters
+        let channel = eventChannel
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Bool, any Error>) in
+                guard waiters.add(correlationID, token: token, continuation) else {
+                    continuation.resume(
+                        throwing: CourierError(.shutDown, "the Redis queue '\(configuration.queueName)' was shut down"))
+                    return
+                }
+                let timer = waiters.timeouts.schedule(after: timeout) {
+                    if waiters.finish(correlationID, token: token, with: .success(false)) {
+                        channel.stopWatching(correlationID, answered: false)
+                    }
+                }
+                waiters.attach(timeout: timer, to: correlationID, token: token)
+                Task { [self] in await watchEvents(correlationID, after: sequence, token: token, for: timeout) }
+            }
+        } onCancel: {
+            if waiters.finish(correlationID, token: token, with: .failure(CancellationError())) {
+                channel.stopWatching(correlationID, answered: false)
+            }
+        }
+    }
+
+    /// Watches the id (every waiter does, so its own check below happens after the watch is in place), then
+    /// wakes the waiter at once when there is already something after `sequence`.
+    private func watchEvents(_ id: CorrelationID, after sequence: UInt64, token: UInt64, for time: Duration) async {
+        do {
+            if try await eventChannel.startWatching(id, for: time) != nil {
+                if eventWaiters.wakeAll(id) { eventChannel.stopWatching(id, answered: false) }
+                return
+            }
+            let page = try await store.eventPage(id, after: sequence, limit: 0, on: commands)
+            if page == nil || page?.finalResponse != nil || (page?.lastSequence ?? 0) > sequence {
+                if eventWaiters.finish(id, token: token, with: .success(true)) {
+                    eventChannel.stopWatching(id, answered: false)
+                }
+            }
+        } catch {
+            if eventWaiters.finish(id, token: token, with: .failure(error)) {
+                eventChannel.stopWatching(id, answered: false)
+            }
+        }
+        // The waiter may have left while the watch was being set up; then nothing else closes it.
+        if !eventWaiters.isWaiting(on: id) { eventChannel.stopWatching(id, answered: false) }
+    }
+
+    private func checkEventsOpen() throws(CourierError) {
+        if isShutDown { throw CourierError(.shutDown, "the Redis queue '\(configuration.queueName)' was shut down") }
+    }
+
+    /// A wake channel of the backend's mode whose every message (a response or an event announcement) wakes the
+    /// event waiters of its id; after a reconnect (messages may have been lost) every event waiter wakes to look.
+    static func makeEventChannel(
+        wakeMode: RedisWakeMode, connection: RedisConnectionOptions, store: RedisQueueStore,
+        commands: RedisConnection, waiters: RedisEventWaiters, logger: Logger
+    ) -> any RedisWakeChannel {
+        let stop = StopWatching()
+        let deliver: @Sendable (RedisWakeMessage) -> Void = { message in
+            let id: CorrelationID
+            switch message {
+            case .response(let response): id = response.correlationID
+            case .events(let announced): id = announced
+            }
+            if waiters.wakeAll(id) { stop.channel?.stopWatching(id, answered: false) }
+        }
+        let reconnected: @Sendable () -> Void = {
+            for id in waiters.wakeEveryone() { stop.channel?.stopWatching(id, answered: false) }
+        }
+        let channel: any RedisWakeChannel
+        switch wakeMode {
+        case .pubSub:
+            channel = RedisPubSubChannel(
+                options: connection, store: store, commands: commands, deliver: deliver, reconnected: reconnected)
+        case .list:
+            channel = RedisReplyListChannel(
+                options: connection, store: store, commands: commands, logger: logger, deliver: deliver,
+                hasWaiters: { waiters.count > 0 }, reconnected: reconnected)
+        }
+        stop.channel = channel
+        return channel
+    }
+}
+
+/// The event channel, for its own callbacks (set right after it is made).
+private final class StopWatching: Sendable {
+    private let stored = Mutex<(any RedisWakeChannel)?>(nil)
+    var channel: (any RedisWakeChannel)? {
+        get { stored.withLock { $0 } }
+        set { stored.withLock { $0 = newValue } }
+    }
+}

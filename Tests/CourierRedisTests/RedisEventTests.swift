@@ -1,0 +1,69 @@
+import Courier
+import CourierRedis
+import CourierTestSupport
+import Foundation
+import Testing
+
+/// Streamed events on a real server: keys expire with the response, and a reader waiting with nothing new sends
+/// no command.
+@Suite("Redis events")
+struct RedisEventTests {
+    @Test(arguments: [RedisWakeMode.pubSub, .list])
+    func eventKeysGoWithTheirResponseAndIdleReadersSendNothing(_ mode: RedisWakeMode) async throws {
+        let server = try await RedisTestServer.shared()
+        let namespace = "events-\(UUID().uuidString.prefix(8))"
+        let backend = try await RedisResourceTests.backend(
+            mode, server, namespace: namespace, ttl: .seconds(2), lease: .seconds(60))
+        let client = try await RedisResourceTests.backend(
+            mode, server, namespace: namespace, ttl: .seconds(2), lease: .seconds(60))
+        let request = try await client.publishRequest(payload: Data("q".utf8))
+        var consumer = backend.consumeRequests().makeAsyncIterator()
+        let delivery = try #require(try await consumer.next())
+        try await backend.appendEvents([.chunk(Data("first".utf8))], holding: delivery.lease)
+
+        // A reader on the client instance catches up, then waits for more.
+        let reader = Task {
+            var chunks: [String] = []
+            var final: QueueResponse?
+            for try await element in client.events(for: request) {
+                if case .event(let record) = element, case .chunk(let data) = record.event {
+                    chunks.append(String(decoding: data, as: UTF8.self))
+                }
+                if case .final(let response) = element { final = response }
+            }
+            return (chunks, final)
+        }
+        // The reader waits (one event waiter) and its watch is registered (one subscription or reply registration).
+        try await eventually { client.activeWaits >= 2 }
+        // Once the reader has set up its wait (the count stops moving), it sends nothing while nothing happens;
+        // redis-list's one reply-list BLMPOP per 5 s per process may fall in the window.
+        var settled = client.commandsSent
+        try await eventually {
+            try await Task.sleep(for: .milliseconds(500))
+            defer { settled = client.commandsSent }
+            return client.commandsSent == settled
+        }
+        let before = client.commandsSent
+        try await Task.sleep(for: .seconds(1))
+        let sent = client.commandsSent - before
+        #expect(sent <= (mode == .list ? 1 : 0), "a waiting reader sent \(sent) commands in 1 s")
+
+        try await backend.appendEvents([.chunk(Data("second".utf8))], holding: delivery.lease)
+        _ = try await backend.publishResponse(.completed(request, payload: Data("done".utf8)), settling: delivery.lease)
+        let outcome = try #require(try await value(within: .seconds(30)) { try await reader.value })
+        #expect(outcome.0 == ["first", "second"])
+        #expect(outcome.1?.status == .completed)
+        try await eventually { client.activeWaits == 0 }
+
+        #expect(try RedisResourceTests.keys(server, namespace: namespace).contains { $0.contains(":ev:") })
+        // `wake` (at most one token for a blocked consumer; none blocks in this test) is not the events' concern.
+        func left() throws -> [String] {
+            try RedisResourceTests.keys(server, namespace: namespace).filter { !$0.hasSuffix(":wake") }
+        }
+        _ = try? await eventually(.seconds(15)) { try left().isEmpty }
+        let left = try left()
+        #expect(left.isEmpty, "keys left behind: \(left)")
+        await client.shutdown()
+        await backend.shutdown()
+    }
+}
