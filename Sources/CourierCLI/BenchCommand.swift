@@ -30,6 +30,16 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Seconds each round trip may take before it counts as failed (0.001…31,536,000).")
     var timeout: Double = 60
 
+    @Option(
+        help: """
+            Chunks each handler streams per request (0: none, the plain round trip). With workers started \
+            separately, run them with 'courier worker --handler bench'.
+            """)
+    var chunks = 0
+
+    @Option(help: "Bytes per streamed chunk (8…1 MiB; each starts with the time it was written).")
+    var chunkBytes = 16
+
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
 
@@ -38,6 +48,8 @@ struct BenchCommand: AsyncParsableCommand {
         guard (1...100_000).contains(inflight) else { throw ValidationError("--inflight must be 1…100,000") }
         guard (0...64).contains(workers) else { throw ValidationError("--workers must be 0…64") }
         guard (0...(64 << 20)).contains(payloadBytes) else { throw ValidationError("--payload-bytes must be 0…64 MiB") }
+        guard (0...100_000).contains(chunks) else { throw ValidationError("--chunks must be 0…100,000") }
+        guard (8...(1 << 20)).contains(chunkBytes) else { throw ValidationError("--chunk-bytes must be 8…1 MiB") }
     }
 
     func run() async throws {
@@ -55,17 +67,33 @@ struct BenchCommand: AsyncParsableCommand {
         defer { globalGate?.close() }
         var quiet = Logger(label: "courier.bench")
         quiet.logLevel = .warning
+        let echo: Worker.StreamingHandler = { request, _ in request.payload }
+        let handler = chunks > 0 ? StreamingBench.handle : echo
+        var configuration = WorkerConfiguration(concurrency: concurrency)
+        configuration.eventFlushInterval = try environment.eventFlushInterval()
         let workerTasks = (0..<workers).map { _ in
             let worker = Worker(
-                backend: backend, configuration: WorkerConfiguration(concurrency: concurrency), limits: limits,
-                logger: quiet
-            ) { $0.payload }
+                backend: backend, configuration: configuration, limits: limits,
+                logger: quiet, streamingHandler: handler)
             return Task { try await worker.run() }
         }
         let payload = Data((0..<payloadBytes).map { UInt8(truncatingIfNeeded: $0) })
+        let limit = try SettingValue.seconds(timeout, name: "--timeout", in: waitRange)
+        if chunks > 0 {
+            let result = await StreamingBench.run(
+                backend: backend, requests: requests, inflight: inflight, chunks: chunks, chunkBytes: chunkBytes,
+                payload: payload, timeout: limit)
+            for task in workerTasks { task.cancel() }
+            for task in workerTasks { _ = try? await task.value }
+            let commands = BackendFactory.commandsSent(by: backend)
+            await backend.shutdown()
+            try reportStreaming(result, queueType: queueType, commands: commands)
+            if result.failures > 0 { throw CommandFailure.requestFailed("\(result.failures) round trips failed") }
+            return
+        }
         let load = RoundTripLoad(
             backend: backend, requests: requests, inflight: inflight, payload: payload,
-            timeout: try SettingValue.seconds(timeout, name: "--timeout", in: waitRange))
+            timeout: limit)
         let result = await load.run()
         for task in workerTasks { task.cancel() }
         for task in workerTasks { _ = try? await task.value }
@@ -109,6 +137,41 @@ struct BenchCommand: AsyncParsableCommand {
                     String(
                         format: "  %d store commands from this process (%.2f per round trip)", commands, perRoundTrip))
             }
+        }
+    }
+
+    private func reportStreaming(_ result: StreamingBench.Result, queueType: QueueType, commands: Int?) throws {
+        let percentile = StreamingBench.Result.percentile
+        let figures: [(String, Double)] = [
+            ("chunk_p50_ms", percentile(result.chunkLatencies, 0.5)),
+            ("chunk_p99_ms", percentile(result.chunkLatencies, 0.99)),
+            ("chunk_max_ms", percentile(result.chunkLatencies, 1)),
+            ("round_trip_p50_ms", percentile(result.roundTrips, 0.5)),
+            ("round_trip_p99_ms", percentile(result.roundTrips, 0.99)),
+        ]
+        if json {
+            var fields = [
+                "\"queue_type\": \"\(queueType)\"", "\"requests\": \(requests)", "\"inflight\": \(inflight)",
+                "\"workers\": \(workers)", "\"chunks\": \(chunks)", "\"chunk_bytes\": \(chunkBytes)",
+                "\"failures\": \(result.failures)", "\"chunks_received\": \(result.chunkLatencies.count)",
+                String(format: "\"chunks_per_second\": %.1f", result.chunksPerSecond),
+                String(format: "\"round_trips_per_second\": %.1f", result.roundTripsPerSecond),
+                String(format: "\"seconds\": %.3f", result.seconds),
+            ]
+            fields += figures.map { String(format: "\"\($0.0)\": %.3f", $0.1) }
+            if let commands { fields.append("\"store_commands\": \(commands)") }
+            try StandardOutput.line("{" + fields.joined(separator: ", ") + "}")
+        } else {
+            try StandardOutput.line(
+                "bench \(queueType): \(requests) streamed round trips of \(chunks) × \(chunkBytes)-byte chunks, "
+                    + "\(inflight) in flight, \(workers) in-process worker(s)")
+            try StandardOutput.line(
+                String(
+                    format: "  %.0f chunks/s, %.0f round trips/s in %.3f s, %d failed", result.chunksPerSecond,
+                    result.roundTripsPerSecond, result.seconds, result.failures))
+            try StandardOutput.line(
+                "  latency " + figures.map { String(format: "%@ %.3f", $0.0, $0.1) }.joined(separator: ", "))
+            if let commands { try StandardOutput.line("  \(commands) store commands from this process") }
         }
     }
 }

@@ -21,6 +21,8 @@ struct CourierCommand: AsyncParsableCommand {
               COURIER_MAX_ATTEMPTS             deliveries, 1…1,000 [3]
               COURIER_RESPONSE_TTL_SECONDS     response TTL, 1…31,536,000 s [300]
               COURIER_HANDLER_TIMEOUT_SECONDS  per call, 0…604,800 s, 0 = none [600]
+              COURIER_EVENTS_KEPT              streamed events per request, 1…100,000 [500]
+              COURIER_EVENT_FLUSH_SECONDS      streamed-write batching, 0…60 s [0.02]
               COURIER_MAX_INFLIGHT             per process, 1…100,000 [none]
               COURIER_GLOBAL_INFLIGHT          across Redis workers, 1…100,000 [none]
               COURIER_RATE_LIMIT               starts/s, 0.001…1,000,000 [none]

@@ -21,10 +21,11 @@ struct WorkerCommand: AsyncParsableCommand {
     )
 
     enum HandlerKind: String, ExpressibleByArgument, CaseIterable {
-        case echo, exec
+        case echo, exec, bench
     }
 
-    @Option(help: "What answers each request: echo or exec.")
+    @Option(
+        help: "What answers each request: echo, exec, or bench (echo that streams what 'courier bench --chunks' asks).")
     var handler: HandlerKind = .echo
 
     @Option(help: "Seconds in-flight requests may finish after a shutdown signal (0…86,400).")
@@ -47,7 +48,7 @@ struct WorkerCommand: AsyncParsableCommand {
             throw ValidationError(
                 "--handler exec needs a command after '--', e.g. courier worker --handler exec -- cat")
         }
-        if handler == .echo && !command.isEmpty {
+        if handler != .exec && !command.isEmpty {
             throw ValidationError("a command after '--' needs --handler exec")
         }
     }
@@ -63,18 +64,20 @@ struct WorkerCommand: AsyncParsableCommand {
         } else {
             timeout = try environment.handlerTimeout()
         }
-        let configuration = WorkerConfiguration(
+        var configuration = WorkerConfiguration(
             concurrency: try environment.workerConcurrency(),
             gracePeriod: try SettingValue.seconds(gracePeriod, name: "--grace-period", in: 0...86_400),
             handlerTimeout: timeout)
+        configuration.eventFlushInterval = try environment.eventFlushInterval()
         try BackendFactory.checkLimits(environment)  // refuse bad limits before waiting for the store
-        let work: Worker.Handler
+        let work: Worker.StreamingHandler
         switch handler {
-        case .echo: work = { $0.payload }
+        case .echo: work = { request, _ in request.payload }
+        case .bench: work = StreamingBench.handle
         case .exec:
             let exec = ExecHandler(command: command, outputLimit: queue.maxPayloadBytes)
             try exec.checkCommand()
-            work = exec.handle
+            work = { request, _ in try await exec.handle(request) }
         }
         let logger = Logger(label: "courier.worker")
         let service = WorkerService(

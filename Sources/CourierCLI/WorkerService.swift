@@ -11,7 +11,7 @@ struct WorkerService: Service {
     let environment: QueueEnvironment
     let configuration: WorkerConfiguration
     let handlerName: String
-    let handler: Worker.Handler
+    let handler: Worker.StreamingHandler
     let metrics: MetricsOptions
     let logger: Logger
 
@@ -39,7 +39,8 @@ struct WorkerService: Service {
                 "serving metrics", metadata: ["url": "http://\(metrics.metricsHost):\(metricsEndpoint.port)/metrics"])
         }
         let worker = Worker(
-            backend: instrumented, configuration: configuration, limits: limits, logger: logger, handler: work)
+            backend: instrumented, configuration: configuration, limits: limits, logger: logger,
+            streamingHandler: work)
         logger.info(
             "worker started",
             metadata: [

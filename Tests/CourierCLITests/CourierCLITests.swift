@@ -60,12 +60,13 @@ struct CourierCLITests {
             "QUEUE_TYPE", "QUEUE_NAME", "SQLITE_PATH", "SQLITE_SYNCHRONOUS", "REDIS_URL", "WORKER_CONCURRENCY",
             "COURIER_LEASE_SECONDS", "COURIER_MAX_ATTEMPTS", "COURIER_RESPONSE_TTL_SECONDS",
             "COURIER_HANDLER_TIMEOUT_SECONDS", "COURIER_MAX_INFLIGHT", "COURIER_GLOBAL_INFLIGHT",
-            "COURIER_RATE_LIMIT", "COURIER_RATE_BURST", "LOG_LEVEL",
+            "COURIER_RATE_LIMIT", "COURIER_RATE_BURST", "LOG_LEVEL", "COURIER_EVENTS_KEPT",
+            "COURIER_EVENT_FLUSH_SECONDS",
         ] {
             let line = top.standardOutput.split(separator: "\n").first { $0.hasPrefix("  \(variable) ") }
             #expect(line?.contains("[") == true, "\(variable) is missing from 'courier --help' or has no default")
         }
-        for command in ["worker", "submit", "wait", "status", "cancel", "bench", "demo"] {
+        for command in ["worker", "submit", "wait", "follow", "status", "cancel", "bench", "demo"] {
             let help = try await CourierExecutable.run([command, "--help"])
             #expect(
                 help.standardOutput.contains("QUEUE_TYPE"), "'courier \(command) --help' does not mention QUEUE_TYPE")

@@ -14,6 +14,8 @@ struct QueueEnvironmentRangeTests {
         case handlerTimeout = "COURIER_HANDLER_TIMEOUT_SECONDS"
         case rateLimit = "COURIER_RATE_LIMIT"
         case rateBurst = "COURIER_RATE_BURST"
+        case eventsKept = "COURIER_EVENTS_KEPT"
+        case eventFlush = "COURIER_EVENT_FLUSH_SECONDS"
 
         var testDescription: String { rawValue }
 
@@ -25,6 +27,8 @@ struct QueueEnvironmentRangeTests {
             case .handlerTimeout: "from 0 to 604,800"
             case .rateLimit: "from 0.001 to 1,000,000"
             case .rateBurst: "from 1 to 1,000,000"
+            case .eventsKept: "from 1 to 100,000"
+            case .eventFlush: "from 0 to 60"
             }
         }
 
@@ -36,6 +40,8 @@ struct QueueEnvironmentRangeTests {
             case .handlerTimeout: return always + ["604801"]
             case .rateLimit: return always + ["0", "0.0009", "1000001"]
             case .rateBurst: return always + ["0", "0.5", "1000001"]
+            case .eventsKept: return always + ["0", "0.5", "100001"]
+            case .eventFlush: return always + ["60.5"]
             }
         }
 
@@ -47,6 +53,8 @@ struct QueueEnvironmentRangeTests {
             case .handlerTimeout: [("0.5", 0.5), ("604800", 604_800)]
             case .rateLimit: [("0.001", 0.001), ("2.5", 2.5), ("1000000", 1_000_000)]
             case .rateBurst: [("1", 1), ("1000000", 1_000_000)]
+            case .eventsKept: [("1", 1), ("100000", 100_000)]
+            case .eventFlush: [("0", 0), ("0.002", 0.002), ("60", 60)]
             }
         }
 
@@ -61,6 +69,9 @@ struct QueueEnvironmentRangeTests {
             case .rateBurst:
                 values["COURIER_RATE_LIMIT"] = "1"
                 return try QueueEnvironment(values: values).rateLimit()?.burst
+            case .eventsKept:
+                return Double(try QueueEnvironment(values: values).queueConfiguration().maxEventsPerRequest)
+            case .eventFlush: return try QueueEnvironment(values: values).eventFlushInterval().inSeconds
             }
         }
     }

@@ -17,6 +17,8 @@ import Logging
 /// | `COURIER_MAX_ATTEMPTS` | deliveries before dead-lettering, 1…1,000 | `3` |
 /// | `COURIER_RESPONSE_TTL_SECONDS` | how long responses stay readable, 1…31,536,000 | `300` |
 /// | `COURIER_HANDLER_TIMEOUT_SECONDS` | how long one handler call may run, 0…604,800 (0: no limit) | `600` |
+/// | `COURIER_EVENTS_KEPT` | streamed events kept per request, 1…100,000 | `500` |
+/// | `COURIER_EVENT_FLUSH_SECONDS` | longest a streamed write waits to be batched, 0…60 | `0.02` |
 /// | `LOG_LEVEL` | `trace`, `debug`, `info`, `notice`, `warning`, `error` or `critical` | `info` |
 /// | `COURIER_MAX_INFLIGHT` | handlers the whole process runs at once (``workerLimits()``) | none |
 /// | `COURIER_GLOBAL_INFLIGHT` | handlers every process sharing the Redis server runs at once (``globalInFlight()``) | none |
@@ -62,6 +64,13 @@ public struct QueueEnvironment: Sendable {
         return timeout == .zero ? nil : timeout
     }
 
+    /// `COURIER_EVENT_FLUSH_SECONDS`: the longest a streamed write waits to be batched into one append
+    /// (``WorkerConfiguration/eventFlushInterval``); 0.02 s when unset.
+    /// - Throws: ``CourierError`` with code ``CourierError/Code/invalidConfiguration`` unless it is 0…60.
+    public func eventFlushInterval() throws(CourierError) -> Duration {
+        try seconds("COURIER_EVENT_FLUSH_SECONDS", default: 0.02, range: 0...60)
+    }
+
     /// `LOG_LEVEL`, `info` when unset or empty (case-insensitive).
     /// - Throws: ``CourierError`` with code ``CourierError/Code/invalidConfiguration`` for a name that is not a
     ///   level, listing the valid ones.
@@ -82,7 +91,8 @@ public struct QueueEnvironment: Sendable {
             queueName: nonEmpty("QUEUE_NAME") ?? "courier",
             leaseDuration: try seconds("COURIER_LEASE_SECONDS", default: 30, range: 0.1...86_400),
             maxAttempts: try integer("COURIER_MAX_ATTEMPTS", default: 3, range: 1...1_000),
-            responseTTL: try seconds("COURIER_RESPONSE_TTL_SECONDS", default: 300, range: 1...31_536_000))
+            responseTTL: try seconds("COURIER_RESPONSE_TTL_SECONDS", default: 300, range: 1...31_536_000),
+            maxEventsPerRequest: try integer("COURIER_EVENTS_KEPT", default: 500, range: 1...100_000))
         try configuration.validate()
         return configuration
     }

@@ -248,4 +248,18 @@ public final class InstrumentedQueueBackend: QueueBackend {
             }
         }
     }
+
+    /// Wraps a streaming handler in the same `courier.handle` span.
+    public func tracedHandler(_ handler: @escaping Worker.StreamingHandler) -> Worker.StreamingHandler {
+        let tracer = self.tracer
+        let queueName = configuration.queueName
+        return { request, events in
+            try await tracer.withSpan(
+                "courier.handle", context: request.traceContext(using: tracer), ofKind: .internal
+            ) { span in
+                span.attributes["courier.queue"] = queueName
+                return try await handler(request, events)
+            }
+        }
+    }
 }

@@ -3,9 +3,10 @@ import Logging
 
 /// What a streaming handler uses to report partial output and progress while it runs, whatever the adapter.
 ///
-/// Writes are buffered and appended in batches (``WorkerConfiguration/eventFlushInterval`` and
-/// ``WorkerConfiguration/eventFlushBytes``), adjacent chunks merged, so a model producing a hundred tokens a
-/// second costs a few store round trips a second. Everything written is appended, in order, before the
+/// A write after a quiet spell is appended at once; later ones are batched, adjacent chunks merged, so that a
+/// stream costs at most one append per ``WorkerConfiguration/eventFlushInterval`` (sooner only when
+/// ``WorkerConfiguration/eventFlushBytes`` are waiting): a model producing a hundred tokens a second costs at most
+/// fifty appends a second at the default 20 ms, and a token is delayed by at most that interval. Everything written is appended, in order, before the
 /// response is stored. A write throws when an earlier append failed: ``CourierError/Code/requestCancelled``
 /// when the request was cancelled, ``CourierError/Code/leaseLost`` when the delivery was lost (stop working),
 /// or a validation error for bad input (an oversized chunk, an invalid progress fraction). On an adapter without
@@ -23,6 +24,8 @@ public actor RequestEventWriter {
     private var failure: (any Error)?
     private var unsupported = false
     private var flushWaiters: [CheckedContinuation<Void, Never>] = []
+    /// The earliest moment the next append may start without the size bound forcing it.
+    private var nextFlush = ContinuousClock.now
 
     init(backend: any QueueBackend, lease: Lease, configuration: WorkerConfiguration, logger: Logger) {
         self.backend = backend
@@ -61,8 +64,13 @@ public actor RequestEventWriter {
 
     /// Appends whatever is buffered and waits for it; the worker calls this before storing the response.
     func finish() async {
-        while flushing { await withCheckedContinuation { flushWaiters.append($0) } }
-        await flush()
+        while (flushing || !pending.isEmpty) && failure == nil && !unsupported {
+            if flushing {
+                await withCheckedContinuation { flushWaiters.append($0) }
+            } else {
+                await flush()
+            }
+        }
     }
 
     private func add(_ event: RequestEvent, bytes: Int) async throws {
@@ -77,16 +85,24 @@ public actor RequestEventWriter {
             pending.append(event)
         }
         pendingBytes += bytes
-        if pendingBytes >= flushBytes {
+        // A write after a quiet spell goes out at once; writes that follow it within the interval are batched
+        // into the next append, so a stream costs at most one append per interval (or per size bound).
+        if pendingBytes >= flushBytes || (!flushing && !timerArmed && ContinuousClock.now >= nextFlush) {
             await flush()
             if let failure { throw failure }
-        } else if !timerArmed {
-            timerArmed = true
-            let interval = flushInterval
-            Task { [weak self] in
-                try? await Task.sleep(for: interval)
-                await self?.timerFired()
-            }
+        } else {
+            armTimer()
+        }
+    }
+
+    /// Schedules a flush at the end of the current interval, unless one is scheduled or under way.
+    private func armTimer() {
+        guard !timerArmed, !flushing else { return }
+        timerArmed = true
+        let delay = max(.zero, nextFlush - ContinuousClock.now)
+        Task { [weak self] in
+            try? await Task.sleep(for: delay)
+            await self?.timerFired()
         }
     }
 
@@ -95,29 +111,27 @@ public actor RequestEventWriter {
         await flush()
     }
 
-    /// Appends the buffer; one append at a time, so events keep their order.
+    /// Appends the buffer in one call; one append at a time, so events keep their order. What was written
+    /// meanwhile waits for the next interval.
     private func flush() async {
-        guard !flushing else { return }
+        guard !flushing, !pending.isEmpty, failure == nil, !unsupported else { return }
         flushing = true
-        defer {
-            flushing = false
-            let waiters = flushWaiters
-            flushWaiters = []
-            for waiter in waiters { waiter.resume() }
+        nextFlush = ContinuousClock.now + flushInterval
+        let batch = pending
+        pending = []
+        pendingBytes = 0
+        do {
+            try await backend.appendEvents(batch, holding: lease)
+        } catch let error as CourierError where error.code == .unsupportedOperation {
+            unsupported = true
+            logger.warning("this queue cannot stream events; partial output and progress are dropped")
+        } catch {
+            failure = error
         }
-        while !pending.isEmpty, failure == nil {
-            let batch = pending
-            pending = []
-            pendingBytes = 0
-            do {
-                try await backend.appendEvents(batch, holding: lease)
-            } catch let error as CourierError where error.code == .unsupportedOperation {
-                unsupported = true
-                logger.warning("this queue cannot stream events; partial output and progress are dropped")
-                return
-            } catch {
-                failure = error
-            }
-        }
+        flushing = false
+        let waiters = flushWaiters
+        flushWaiters = []
+        for waiter in waiters { waiter.resume() }
+        if !pending.isEmpty && failure == nil { armTimer() }
     }
 }
