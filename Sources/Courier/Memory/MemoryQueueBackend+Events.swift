@@ -25,12 +25,11 @@ extension MemoryQueueBackend {
     ) async throws
         -> RequestEventPage?
     {
-        try mutate { state, now, _ in
+        try mutate { state, now, _ -> RequestEventPage? in
             try state.checkOpen()
-            let response = state.storedResponse(correlationID, now: now)
-            guard let log = state.eventLogs[correlationID], response != nil || state.records[correlationID] != nil
-            else { return nil }
-            return log.page(after: sequence, limit: limit, finalResponse: response)
+            guard let log = state.eventLog(correlationID, now: now) else { return nil }
+            return log.page(
+                after: sequence, limit: limit, finalResponse: state.storedResponse(correlationID, now: now))
         }
     }
 
@@ -52,7 +51,7 @@ extension MemoryQueueBackend {
                         effects.eventWakeups.append(
                             (waiter, .failure(CourierError(.shutDown, "the memory queue was shut down"))))
                     } else if !known || state.storedResponse(correlationID, now: now) != nil
-                        || (state.eventLogs[correlationID]?.lastSequence ?? 0) > sequence
+                        || (state.eventLog(correlationID, now: now)?.lastSequence ?? 0) > sequence
                     {
                         effects.eventWakeups.append((waiter, .success(true)))
                     } else if Task.isCancelled {

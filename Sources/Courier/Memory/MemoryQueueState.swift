@@ -22,11 +22,15 @@ struct MemoryQueueState {
         var deadline: Instant?
         /// The token of the most recent delivery, kept after expiry until the next claim.
         var lastToken: UInt64?
+        /// The request's streamed events (the first is written by its first claim).
+        var events: MemoryEventLog?
     }
 
     struct StoredResponse {
         var response: QueueResponse
         var expiresAt: Instant
+        /// The events of the request, kept with its response until the response expires.
+        var events: MemoryEventLog?
     }
 
     struct Waiter {
@@ -45,7 +49,6 @@ struct MemoryQueueState {
     var expiryQueue: Deque<(expiresAt: Instant, id: CorrelationID)> = []
     var consumers = WaitQueue<CheckedContinuation<Delivery?, Never>>()
     var waiters: [CorrelationID: [UInt64: Waiter]] = [:]
-    var eventLogs: [CorrelationID: MemoryEventLog] = [:]
     var eventWaiters: [CorrelationID: [UInt64: MemoryEventWaiter]] = [:]
     var nextToken: UInt64 = 1
     var isShutDown = false
@@ -79,7 +82,6 @@ struct MemoryQueueState {
         }
         records[request.correlationID] = Record(
             request: request, attempt: 1, phase: .ready, sequence: sequence, deadline: deadline)
-        eventLogs[request.correlationID] = MemoryEventLog()
         readyQueue.append((request.correlationID, sequence))
         if let deadline { effects.wake(at: deadline) }
         dispatch(now: now, effects: &effects)
@@ -106,11 +108,16 @@ struct MemoryQueueState {
             let expiresAt = now.advanced(by: configuration.leaseDuration)
             record.phase = .leased(token: token, expiresAt: expiresAt)
             record.lastToken = token
+            // The attempt boundary goes into the record's own log: no other table is touched on the hot path.
+            var log = record.events ?? MemoryEventLog()
+            record.events = nil
+            _ = log.append(.attemptStarted(attempt: record.attempt), limit: configuration.maxEventsPerRequest)
+            record.events = log
             records[id] = record
             leasedIDs.insert(id)
             deadlineIDs.remove(id)
             effects.wake(at: expiresAt)
-            appendEvents([.attemptStarted(attempt: record.attempt)], to: id, effects: &effects)
+            wakeEventWaiters(of: id, effects: &effects)
             let lease = Lease(
                 correlationID: id, attempt: record.attempt, token: String(token),
                 expiresAt: Date(timeIntervalSinceNow: configuration.leaseDuration.inSeconds))
@@ -170,12 +177,12 @@ struct MemoryQueueState {
     /// Stores a response (the caller checked none is stored), forgets the request and wakes every waiter.
     mutating func store(_ response: QueueResponse, now: Instant, effects: inout MemoryQueueEffects) {
         let id = response.correlationID
-        records[id] = nil
+        let events = records.removeValue(forKey: id)?.events
         leasedIDs.remove(id)
         delayedIDs.remove(id)
         deadlineIDs.remove(id)
         let expiresAt = now.advanced(by: configuration.responseTTL)
-        responses[id] = StoredResponse(response: response, expiresAt: expiresAt)
+        responses[id] = StoredResponse(response: response, expiresAt: expiresAt, events: events)
         expiryQueue.append((expiresAt, id))
         effects.wake(at: expiresAt)
         for waiter in (waiters.removeValue(forKey: id) ?? [:]).values {
@@ -186,21 +193,32 @@ struct MemoryQueueState {
 
     // MARK: Events
 
-    /// Appends to a request's log and wakes its event waiters.
+    /// Appends to a running request's log and wakes its event waiters.
     @discardableResult
     mutating func appendEvents(
         _ events: [RequestEvent], to id: CorrelationID, effects: inout MemoryQueueEffects
     )
         -> UInt64
     {
-        var log = eventLogs[id] ?? MemoryEventLog()
+        guard var record = records[id] else { return 0 }
+        var log = record.events ?? MemoryEventLog()
+        record.events = nil
         for event in events { _ = log.append(event, limit: configuration.maxEventsPerRequest) }
-        eventLogs[id] = log
+        record.events = log
+        records[id] = record
         if !events.isEmpty { wakeEventWaiters(of: id, effects: &effects) }
         return log.lastSequence
     }
 
+    /// A request's log, running or answered.
+    func eventLog(_ id: CorrelationID, now: Instant) -> MemoryEventLog? {
+        if let record = records[id] { return record.events ?? MemoryEventLog() }
+        guard let stored = responses[id], stored.expiresAt > now else { return nil }
+        return stored.events ?? MemoryEventLog()
+    }
+
     mutating func wakeEventWaiters(of id: CorrelationID, effects: inout MemoryQueueEffects) {
+        if eventWaiters.isEmpty { return }
         for waiter in (eventWaiters.removeValue(forKey: id) ?? [:]).values {
             effects.eventWakeups.append((waiter, .success(true)))
             if let timer = waiter.timer { effects.cancelledTimers.append(timer) }
@@ -240,10 +258,7 @@ struct MemoryQueueState {
         }
         while let first = expiryQueue.first, first.expiresAt <= now {
             expiryQueue.removeFirst()
-            if responses[first.id]?.expiresAt == first.expiresAt {
-                responses[first.id] = nil
-                eventLogs[first.id] = nil
-            }
+            if responses[first.id]?.expiresAt == first.expiresAt { responses[first.id] = nil }
         }
         dispatch(now: now, effects: &effects)
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 
 /// What a streaming handler uses to report partial output and progress while it runs, whatever the adapter.
 ///
@@ -24,6 +25,9 @@ public actor RequestEventWriter {
     private var failure: (any Error)?
     private var unsupported = false
     private var flushWaiters: [CheckedContinuation<Void, Never>] = []
+    /// Whether anything was ever written, readable without hopping onto the actor: a handler that streams
+    /// nothing costs its worker no actor hop at the end.
+    private nonisolated let used = Atomic<Bool>(false)
     /// The earliest moment the next append may start without the size bound forcing it.
     private var nextFlush = ContinuousClock.now
 
@@ -63,7 +67,11 @@ public actor RequestEventWriter {
     }
 
     /// Appends whatever is buffered and waits for it; the worker calls this before storing the response.
-    func finish() async {
+    nonisolated func finishIfUsed() async {
+        if used.load(ordering: .relaxed) { await finish() }
+    }
+
+    private func finish() async {
         while (flushing || !pending.isEmpty) && failure == nil && !unsupported {
             if flushing {
                 await withCheckedContinuation { flushWaiters.append($0) }
@@ -74,6 +82,7 @@ public actor RequestEventWriter {
     }
 
     private func add(_ event: RequestEvent, bytes: Int) async throws {
+        used.store(true, ordering: .relaxed)
         if let failure { throw failure }
         if unsupported { return }
         try backend.configuration.checkEvents([event])

@@ -159,7 +159,7 @@ public struct Worker: Service {
         } catch {
             result = .failure(error)
         }
-        await writer.finish()
+        await writer.finishIfUsed()
         let outcome: Outcome
         let ended = keeper.stopKeeping(key)
         switch ended {
