@@ -20,18 +20,15 @@ extension SQLiteQueueStore {
         let id = lease.correlationID
         if let response = try response(id, db) { throw CourierError.requestFinished(id, response.status) }
         _ = try currentLease(lease, db)
-        return try appendEvents(events, to: id, db)
-    }
-
-    /// Appends `events` with the next sequence numbers and trims the log to the configured length.
-    @discardableResult
-    func appendEvents(_ events: [RequestEvent], to id: CorrelationID, _ db: SQLiteConnection) throws -> UInt64 {
         let key: [SQLiteValue] = [queueValue, .text(id.rawValue)]
         let row = try db.query(
-            "SELECT last_seq, trimmed_through FROM courier_event_logs WHERE queue = ? AND id = ?", key
+            "SELECT last_seq, trimmed_through, token FROM courier_event_logs WHERE queue = ? AND id = ?", key
         ).first
         var last = row?[0].integer ?? 0
         var trimmed = row?[1].integer ?? 0
+        if events.isEmpty { return UInt64(last) }
+        // The first append of a delivery starts with its attempt boundary.
+        let events = row?[2].text == lease.token ? events : [.attemptStarted(attempt: lease.attempt)] + events
         let time = SQLiteValue.real(Date().timeIntervalSince1970)
         for event in events {
             last += 1
@@ -48,8 +45,10 @@ extension SQLiteQueueStore {
                 "DELETE FROM courier_events WHERE queue = ? AND id = ? AND seq <= ?", key + [.integer(trimmed)])
         }
         try db.query(
-            "INSERT OR REPLACE INTO courier_event_logs (queue, id, last_seq, trimmed_through) VALUES (?, ?, ?, ?)",
-            key + [.integer(last), .integer(trimmed)])
+            """
+            INSERT OR REPLACE INTO courier_event_logs (queue, id, last_seq, trimmed_through, token)
+            VALUES (?, ?, ?, ?, ?)
+            """, key + [.integer(last), .integer(trimmed), .text(lease.token)])
         return UInt64(last)
     }
 

@@ -166,7 +166,6 @@ public final class SQLiteQueueBackend: QueueBackend {
                 { [store] connection in try store.claim(connection) })
             wake(claim.answered)
             if let delivery = claim.delivery {
-                board.notify(SQLiteQueueStore.eventsKey(delivery.request.correlationID))
                 // There may be more work: hand it to up to two more idle consumers, who do the same, so a burst
                 // of requests reaches every idle consumer in a few group commits instead of one claim at a time.
                 if claim.remaining > 0 { board.notify(SQLiteQueueStore.consumersKey, upTo: min(claim.remaining, 2)) }

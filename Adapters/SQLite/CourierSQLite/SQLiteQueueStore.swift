@@ -81,7 +81,6 @@ struct SQLiteQueueStore: Sendable {
             createdAt: Date(timeIntervalSinceReferenceDate: row[3].real ?? 0),
             deadline: row[4].real.map { Date(timeIntervalSinceReferenceDate: $0) })
         let attempt = Int(row[5].integer ?? 1)
-        try appendEvents([.attemptStarted(attempt: attempt)], to: id, db)
         let lease = Lease(
             correlationID: id, attempt: attempt, token: String(token), expiresAt: Date(timeIntervalSince1970: expires))
         let remaining =

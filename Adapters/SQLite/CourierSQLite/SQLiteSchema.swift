@@ -57,6 +57,7 @@ enum SQLiteSchema {
             id TEXT NOT NULL,
             last_seq INTEGER NOT NULL,
             trimmed_through INTEGER NOT NULL,
+            token TEXT,
             PRIMARY KEY (queue, id)
         ) WITHOUT ROWID;
         """,

@@ -8,8 +8,9 @@ public enum RequestEvent: Sendable, Hashable {
     case progress(RequestProgress)
     /// An application-defined event: a short name and bytes.
     case custom(name: String, data: Data)
-    /// Recorded by the backend each time the request is delivered: output of an earlier attempt is void, and a
-    /// reader should clear it. The first delivery records attempt 1.
+    /// Recorded by the backend before the first event a delivery appends: output of an earlier delivery is
+    /// void, and a reader should clear it. A delivery that appends nothing records nothing, so a request that
+    /// streams nothing costs nothing.
     case attemptStarted(attempt: Int)
 }
 

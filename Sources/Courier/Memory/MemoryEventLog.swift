@@ -7,6 +7,8 @@ struct MemoryEventLog {
     var events: Deque<RequestEventRecord> = []
     var lastSequence: UInt64 = 0
     var trimmedThrough: UInt64 = 0
+    /// The lease token of the delivery that appended last; a new one starts with an attempt boundary.
+    var deliveryToken: String?
 
     /// Appends `event` with the next sequence number, trimming the oldest beyond `limit`.
     mutating func append(_ event: RequestEvent, limit: Int) -> UInt64 {

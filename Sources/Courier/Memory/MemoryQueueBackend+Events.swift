@@ -14,7 +14,7 @@ extension MemoryQueueBackend {
                 throw CourierError.requestFinished(id, response.status)
             }
             _ = try state.currentRecord(for: lease)
-            return state.appendEvents(events, to: id, effects: &effects)
+            return state.appendEvents(events, holding: lease, effects: &effects)
         }
     }
 

@@ -108,16 +108,10 @@ struct MemoryQueueState {
             let expiresAt = now.advanced(by: configuration.leaseDuration)
             record.phase = .leased(token: token, expiresAt: expiresAt)
             record.lastToken = token
-            // The attempt boundary goes into the record's own log: no other table is touched on the hot path.
-            var log = record.events ?? MemoryEventLog()
-            record.events = nil
-            _ = log.append(.attemptStarted(attempt: record.attempt), limit: configuration.maxEventsPerRequest)
-            record.events = log
             records[id] = record
             leasedIDs.insert(id)
             deadlineIDs.remove(id)
             effects.wake(at: expiresAt)
-            wakeEventWaiters(of: id, effects: &effects)
             let lease = Lease(
                 correlationID: id, attempt: record.attempt, token: String(token),
                 expiresAt: Date(timeIntervalSinceNow: configuration.leaseDuration.inSeconds))
@@ -193,16 +187,22 @@ struct MemoryQueueState {
 
     // MARK: Events
 
-    /// Appends to a running request's log and wakes its event waiters.
+    /// Appends to a running request's log (after an attempt boundary when this delivery had not appended yet)
+    /// and wakes its event waiters.
     @discardableResult
     mutating func appendEvents(
-        _ events: [RequestEvent], to id: CorrelationID, effects: inout MemoryQueueEffects
+        _ events: [RequestEvent], holding lease: Lease, effects: inout MemoryQueueEffects
     )
         -> UInt64
     {
+        let id = lease.correlationID
         guard var record = records[id] else { return 0 }
         var log = record.events ?? MemoryEventLog()
         record.events = nil
+        if !events.isEmpty && log.deliveryToken != lease.token {
+            _ = log.append(.attemptStarted(attempt: lease.attempt), limit: configuration.maxEventsPerRequest)
+            log.deliveryToken = lease.token
+        }
         for event in events { _ = log.append(event, limit: configuration.maxEventsPerRequest) }
         record.events = log
         records[id] = record

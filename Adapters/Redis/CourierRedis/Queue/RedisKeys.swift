@@ -13,7 +13,7 @@ import Courier
 /// | `done:<id>` | pub/sub channel (redis-pubsub) | — |
 /// | `watch:<id>`, `replies:<client>` | set of reply lists; a client's reply list (redis-list) | `PX` TTL |
 /// | `ev:<id>` | stream of the request's events, entry `<sequence>-1`, capped at the events kept | `PX` response TTL once answered |
-/// | `evl:<id>` | hash: newest sequence number `l`, highest trimmed `t` | `PX` response TTL once answered |
+/// | `evl:<id>` | hash: newest sequence number `l`, highest trimmed `t`, lease token of the last appender `k` | `PX` response TTL once answered |
 struct RedisKeys: Sendable {
     /// `namespace:{queue}:`, passed to every script as `KEYS[1]`.
     let prefix: String

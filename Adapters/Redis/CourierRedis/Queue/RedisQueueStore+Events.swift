@@ -11,7 +11,8 @@ extension RedisQueueStore {
     {
         var arguments: [RedisArgument] = [
             .string(lease.correlationID.rawValue), .string(lease.token), .integer(configuration.maxEventsPerRequest),
-            .integer(max(1, Int(configuration.responseTTL.inSeconds * 1000))), .integer(events.count),
+            .integer(max(1, Int(configuration.responseTTL.inSeconds * 1000))), .integer(lease.attempt),
+            .integer(events.count),
         ]
         for event in events { arguments += Self.fields(of: event) }
         let reply = try await scripts.appendEvents.run(on: connection, prefix: keys.prefix, arguments)

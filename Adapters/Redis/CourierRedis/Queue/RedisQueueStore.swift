@@ -48,7 +48,7 @@ struct RedisQueueStore: Sendable {
             scripts.claim, connection,
             [
                 .integer(count), .integer(leaseMilliseconds), .integer(configuration.maxAttempts),
-                .integer(ttlMilliseconds), .string(tokenBase), .integer(configuration.maxEventsPerRequest),
+                .integer(ttlMilliseconds), .string(tokenBase),
             ])
         guard let parts = reply.array, parts.count == 2, let rows = parts[0].array else {
             throw CourierError(.storageFailure, "unexpected reply to a claim: \(reply)")

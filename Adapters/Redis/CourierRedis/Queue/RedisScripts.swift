@@ -188,8 +188,7 @@ struct RedisScripts: Sendable {
         return 1
         """
 
-    /// ARGV: count, lease ms, max attempts, response TTL ms, token base, events kept per request. Returns
-    /// {deliveries, next due ms}. Each delivery appends its attempt boundary to the request's events.
+    /// ARGV: count, lease ms, max attempts, response TTL ms, token base. Returns {deliveries, next due ms}.
     static let claimBody =
         storeAndReap + """
             local now = now_ms()
@@ -206,8 +205,6 @@ struct RedisScripts: Sendable {
                 redis.call('HSET', key, 's', 'l', 't', token)
                 redis.call('ZADD', p .. 'leases', now + tonumber(ARGV[2]), id)
                 redis.call('ZREM', p .. 'deadlines', id)
-                append_event(id, 'attempt', '', '', '', f[6], tonumber(ARGV[6]), now)
-                notify_events(id, tonumber(ARGV[4]))
                 out[#out + 1] = {id, f[2], f[3], f[4], f[5] or '', f[6], token}
               end
             end
@@ -325,19 +322,25 @@ struct RedisScripts: Sendable {
         return false
         """
 
-    /// ARGV: id, lease token, events kept, response TTL ms, event count, then kind, name, data, fraction,
-    /// counter for each event. Returns {'ok', last sequence}, {'finished', status} or {'lost'}.
+    /// ARGV: id, lease token, events kept, response TTL ms, attempt, event count, then kind, name, data,
+    /// fraction, counter for each event. The first append of a delivery (a token the log has not seen) starts
+    /// with its attempt boundary. Returns {'ok', last sequence}, {'finished', status} or {'lost'}.
     static let appendEventsBody = """
         local id = ARGV[1]
         local existing = redis.call('GET', p .. 'res:' .. id)
         if existing then return {'finished', status_of(existing)} end
         if redis.call('HGET', p .. 'req:' .. id, 't') ~= ARGV[2] then return {'lost'} end
-        local count = tonumber(ARGV[5])
-        if count == 0 then return {'ok', redis.call('HGET', p .. 'evl:' .. id, 'l') or '0'} end
+        local count = tonumber(ARGV[6])
+        local log = p .. 'evl:' .. id
+        if count == 0 then return {'ok', redis.call('HGET', log, 'l') or '0'} end
         local now = now_ms()
         local last = 0
+        if redis.call('HGET', log, 'k') ~= ARGV[2] then
+          append_event(id, 'attempt', '', '', '', ARGV[5], tonumber(ARGV[3]), now)
+          redis.call('HSET', log, 'k', ARGV[2])
+        end
         for i = 0, count - 1 do
-          local b = 6 + i * 5
+          local b = 7 + i * 5
           last = append_event(id, ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4], tonumber(ARGV[3]), now)
         end
         notify_events(id, tonumber(ARGV[4]))
