@@ -2,8 +2,9 @@ import DequeModule
 import Foundation
 
 /// One request's event log in a ``MemoryQueueBackend``: the newest events up to a limit, and how far it was
-/// trimmed.
-struct MemoryEventLog {
+/// trimmed. A reference, so the request's record holds one word for it (nothing for requests that never stream)
+/// and appends change it in place; only ever touched under the queue's lock.
+final class MemoryEventLog: @unchecked Sendable {  // Mutated only under the queue's lock.
     var events: Deque<RequestEventRecord> = []
     var lastSequence: UInt64 = 0
     var trimmedThrough: UInt64 = 0
@@ -11,7 +12,7 @@ struct MemoryEventLog {
     var deliveryToken: String?
 
     /// Appends `event` with the next sequence number, trimming the oldest beyond `limit`.
-    mutating func append(_ event: RequestEvent, limit: Int) -> UInt64 {
+    func append(_ event: RequestEvent, limit: Int) -> UInt64 {
         lastSequence += 1
         events.append(RequestEventRecord(sequence: lastSequence, event: event, time: Date()))
         while events.count > limit, let oldest = events.popFirst() { trimmedThrough = oldest.sequence }

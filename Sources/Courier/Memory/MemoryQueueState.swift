@@ -196,16 +196,19 @@ struct MemoryQueueState {
         -> UInt64
     {
         let id = lease.correlationID
-        guard var record = records[id] else { return 0 }
-        var log = record.events ?? MemoryEventLog()
-        record.events = nil
+        guard let record = records[id] else { return 0 }
+        let log: MemoryEventLog
+        if let existing = record.events {
+            log = existing
+        } else {
+            log = MemoryEventLog()
+            records[id]?.events = log
+        }
         if !events.isEmpty && log.deliveryToken != lease.token {
             _ = log.append(.attemptStarted(attempt: lease.attempt), limit: configuration.maxEventsPerRequest)
             log.deliveryToken = lease.token
         }
         for event in events { _ = log.append(event, limit: configuration.maxEventsPerRequest) }
-        record.events = log
-        records[id] = record
         if !events.isEmpty { wakeEventWaiters(of: id, effects: &effects) }
         return log.lastSequence
     }

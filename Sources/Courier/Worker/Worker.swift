@@ -28,7 +28,7 @@ public struct Worker: Service {
     public let configuration: WorkerConfiguration
     /// The shared in-flight gate and rate limit the worker waits for before each handler call.
     public let limits: WorkerLimits
-    private let handler: StreamingHandler
+    private let handler: Work
     private let logger: Logger
 
     /// Creates a worker.
@@ -43,9 +43,11 @@ public struct Worker: Service {
         limits: WorkerLimits = WorkerLimits(), logger: Logger = Logger(label: "courier.worker"),
         handler: @escaping Handler
     ) {
-        self.init(backend: backend, configuration: configuration, limits: limits, logger: logger) { request, _ in
-            try await handler(request)
-        }
+        self.backend = backend
+        self.configuration = configuration
+        self.limits = limits
+        self.logger = logger
+        self.handler = .plain(handler)
     }
 
     /// Creates a worker whose handler streams events (chunks, progress) while it runs; see
@@ -59,7 +61,13 @@ public struct Worker: Service {
         self.configuration = configuration
         self.limits = limits
         self.logger = logger
-        self.handler = streamingHandler
+        self.handler = .streaming(streamingHandler)
+    }
+
+    /// A plain handler gets no event writer at all: a worker that does not stream pays nothing for streaming.
+    private enum Work: Sendable {
+        case plain(Handler)
+        case streaming(StreamingHandler)
     }
 
     /// Consumes and handles requests until graceful shutdown or cancellation, then settles what it holds.
@@ -152,14 +160,23 @@ public struct Worker: Service {
         let slotTask = slots.task(of: slot)
         let key = keeper.keep(delivery.lease) { slotTask?.cancel() }
         let result: Result<Data, any Error>
-        let writer = RequestEventWriter(
-            backend: backend, lease: delivery.lease, configuration: configuration, logger: logger)
-        do {
-            result = .success(try await limits.run { try await handler(delivery.request, writer) })
-        } catch {
-            result = .failure(error)
+        switch handler {
+        case .plain(let handler):
+            do {
+                result = .success(try await limits.run { try await handler(delivery.request) })
+            } catch {
+                result = .failure(error)
+            }
+        case .streaming(let handler):
+            let writer = RequestEventWriter(
+                backend: backend, lease: delivery.lease, configuration: configuration, logger: logger)
+            do {
+                result = .success(try await limits.run { try await handler(delivery.request, writer) })
+            } catch {
+                result = .failure(error)
+            }
+            await writer.finishIfUsed()
         }
-        await writer.finishIfUsed()
         let outcome: Outcome
         let ended = keeper.stopKeeping(key)
         switch ended {
