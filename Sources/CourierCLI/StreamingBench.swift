@@ -71,6 +71,7 @@ enum StreamingBench {
                                 failures += 1
                             }
                         } catch {
+                            if failures == 0 { writeToStandardError("courier: a streamed round trip failed: \(error)") }
                             failures += 1
                         }
                     }

@@ -24,7 +24,13 @@ extension SQLiteQueueBackend {
         -> RequestEventPage?
     {
         try checkOpen()
-        return try await read { [store] in try store.eventPage(correlationID, after: sequence, limit: limit, $0) }
+        // One snapshot: otherwise an answer committed between reading the response and the request row would
+        // make a running request look unknown.
+        return try await read { [store] connection in
+            try connection.readTransaction {
+                try store.eventPage(correlationID, after: sequence, limit: limit, connection)
+            }
+        }
     }
 
     /// Waits for a new event or the final response. See ``QueueBackend/waitForEvents(of:after:timeout:)``.

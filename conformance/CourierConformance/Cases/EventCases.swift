@@ -263,6 +263,47 @@ extension Conformance {
                 try await backend.waitForEvents(of: request.correlationID, after: 2, timeout: timeout), "events: wait",
                 "a wait on a finished request did not return at once")
         },
+        ConformanceCase("S16", "readersRaceTheAnswer", needs: .eventStreams) { c in
+            // Readers that start while their request is being answered must see it as running or answered, never
+            // as unknown: a page is one consistent view.
+            let configuration = c.lastingConfiguration()
+            let backend = try await c.backend(configuration)
+            // Readers on another instance where instances share a store, as a client process would read.
+            let readerBackend =
+                backend.capabilities.contains(.shared) ? try await c.backend(configuration) : backend
+            let requests = try await (0..<200).asyncMap { index in try await c.publish(backend, "race \(index)") }
+            // Each reader reads pages as fast as it can until the final response: many reads straddle the answer.
+            let readers = requests.map { request in
+                Task { () -> RequestEventPage in
+                    while true {
+                        guard
+                            let page = try await readerBackend.readEvents(
+                                of: request.correlationID, after: 0, limit: 10)
+                        else {
+                            throw ConformanceFailure(
+                                rule: "events: consistency",
+                                "\(request.correlationID) read as unknown while it was being answered")
+                        }
+                        if page.finalResponse != nil { return page }
+                        await Task.yield()
+                    }
+                }
+            }
+            for _ in requests {
+                let delivery = try await c.claim(backend, rule: "S16")
+                try await backend.appendEvents([.text("partial")], holding: delivery.lease)
+                try await c.answer(backend, delivery)
+            }
+            for reader in readers {
+                let page = try await c.within(
+                    c.timing.scaled(.seconds(10)), rule: "events: consistency", "a reader to see the final response"
+                ) { try await reader.value }
+                try c.expect(
+                    page.events.map(\.event) == [.attemptStarted(attempt: 1), .text("partial")]
+                        && page.lastSequence == 2 && page.finalResponse?.status == .completed,
+                    "events: consistency", "a final page did not hold the request's events: \(page)")
+            }
+        },
         ConformanceCase("S15", "unknownRequestHasNoEvents", needs: .eventStreams) { c in
             let backend = try await c.backend()
             let unknown = CorrelationID.generate()

@@ -60,3 +60,12 @@ extension RequestEvent {
     /// A chunk holding the text `text`.
     static func text(_ text: String) -> RequestEvent { .chunk(Data(text.utf8)) }
 }
+
+extension Sequence where Element: Sendable {
+    /// The results of `transform` on each element, in order, one at a time.
+    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var results: [T] = []
+        for element in self { results.append(try await transform(element)) }
+        return results
+    }
+}
