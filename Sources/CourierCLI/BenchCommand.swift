@@ -40,6 +40,9 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Bytes per streamed chunk (8…1 MiB; each starts with the time it was written).")
     var chunkBytes = 16
 
+    @Option(help: "Milliseconds between a handler's chunks (0…10,000; 0: all at once, 10: a model at 100 tokens/s).")
+    var chunkIntervalMs: Double = 0
+
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
 
@@ -50,6 +53,9 @@ struct BenchCommand: AsyncParsableCommand {
         guard (0...(64 << 20)).contains(payloadBytes) else { throw ValidationError("--payload-bytes must be 0…64 MiB") }
         guard (0...100_000).contains(chunks) else { throw ValidationError("--chunks must be 0…100,000") }
         guard (8...(1 << 20)).contains(chunkBytes) else { throw ValidationError("--chunk-bytes must be 8…1 MiB") }
+        guard (0...10_000).contains(chunkIntervalMs) else {
+            throw ValidationError("--chunk-interval-ms must be 0…10,000")
+        }
     }
 
     func run() async throws {
@@ -82,7 +88,7 @@ struct BenchCommand: AsyncParsableCommand {
         if chunks > 0 {
             let result = await StreamingBench.run(
                 backend: backend, requests: requests, inflight: inflight, chunks: chunks, chunkBytes: chunkBytes,
-                payload: payload, timeout: limit)
+                chunkInterval: chunkIntervalMs, payload: payload, timeout: limit)
             for task in workerTasks { task.cancel() }
             for task in workerTasks { _ = try? await task.value }
             let commands = BackendFactory.commandsSent(by: backend)
@@ -153,6 +159,7 @@ struct BenchCommand: AsyncParsableCommand {
             var fields = [
                 "\"queue_type\": \"\(queueType)\"", "\"requests\": \(requests)", "\"inflight\": \(inflight)",
                 "\"workers\": \(workers)", "\"chunks\": \(chunks)", "\"chunk_bytes\": \(chunkBytes)",
+                "\"chunk_interval_ms\": \(chunkIntervalMs)",
                 "\"failures\": \(result.failures)", "\"chunks_received\": \(result.chunkLatencies.count)",
                 String(format: "\"chunks_per_second\": %.1f", result.chunksPerSecond),
                 String(format: "\"round_trips_per_second\": %.1f", result.roundTripsPerSecond),

@@ -7,12 +7,16 @@ import Foundation
 enum StreamingBench {
     static let chunksHeader = "courier-bench-chunks"
     static let chunkBytesHeader = "courier-bench-chunk-bytes"
+    static let chunkIntervalHeader = "courier-bench-chunk-interval-ms"
 
     /// The bench handler: streams what the request's headers ask for, then answers with the payload.
     static let handle: Worker.StreamingHandler = { request, events in
         let chunks = Int(request.headers[chunksHeader] ?? "") ?? 0
         let bytes = max(8, Int(request.headers[chunkBytesHeader] ?? "") ?? 8)
-        for _ in 0..<chunks {
+        let interval = Double(request.headers[chunkIntervalHeader] ?? "") ?? 0
+        for index in 0..<chunks {
+            // Paced like a model producing tokens, or all at once.
+            if interval > 0 && index > 0 { try await Task.sleep(for: .milliseconds(interval)) }
             var record = Data(count: bytes)
             let stamp = UInt64(Date().timeIntervalSince1970 * 1_000_000_000).littleEndian
             withUnsafeBytes(of: stamp) { record.replaceSubrange(0..<8, with: $0) }
@@ -44,13 +48,16 @@ enum StreamingBench {
 
     /// Runs `requests` streamed round trips, `inflight` at a time.
     static func run(
-        backend: any QueueBackend, requests: Int, inflight: Int, chunks: Int, chunkBytes: Int, payload: Data,
-        timeout: Duration
+        backend: any QueueBackend, requests: Int, inflight: Int, chunks: Int, chunkBytes: Int,
+        chunkInterval: Double, payload: Data, timeout: Duration
     ) async -> Result {
         let next = SharedCounter()
         let clock = ContinuousClock()
         let start = clock.now
-        let headers = [chunksHeader: String(chunks), chunkBytesHeader: String(chunkBytes)]
+        let headers = [
+            chunksHeader: String(chunks), chunkBytesHeader: String(chunkBytes),
+            chunkIntervalHeader: String(chunkInterval),
+        ]
         let perClient = await withTaskGroup(of: ([Double], [Double], Int).self) { group in
             for _ in 0..<min(inflight, requests) {
                 group.addTask {

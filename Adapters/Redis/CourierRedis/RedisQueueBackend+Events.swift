@@ -70,10 +70,12 @@ extension RedisQueueBackend {
                 return
             }
             let page = try await store.eventPage(id, after: sequence, limit: 0, on: commands)
-            if page == nil || page?.finalResponse != nil || (page?.lastSequence ?? 0) > sequence {
+            if page == nil || page?.finalResponse != nil {
                 if eventWaiters.finish(id, token: token, with: .success(true)) {
                     eventChannel.stopWatching(id, answered: false)
                 }
+            } else if (page?.lastSequence ?? 0) > sequence {
+                eventWaiters.finish(id, token: token, with: .success(true))  // keep watching, as for announcements
             }
         } catch {
             if eventWaiters.finish(id, token: token, with: .failure(error)) {
@@ -95,13 +97,17 @@ extension RedisQueueBackend {
         commands: RedisConnection, waiters: RedisEventWaiters, logger: Logger
     ) -> any RedisWakeChannel {
         let stop = StopWatching()
+        // An announcement wakes the readers but keeps the watch: a reader following a stream waits again at
+        // once, and unwatching and watching again on every chunk would race the next wait's watch (the server
+        // may drop the new subscription after confirming it). The final response ends the watch.
         let deliver: @Sendable (RedisWakeMessage) -> Void = { message in
-            let id: CorrelationID
             switch message {
-            case .response(let response): id = response.correlationID
-            case .events(let announced): id = announced
+            case .response(let response):
+                waiters.wakeAll(response.correlationID)
+                stop.channel?.stopWatching(response.correlationID, answered: false)
+            case .events(let id):
+                waiters.wakeAll(id)
             }
-            if waiters.wakeAll(id) { stop.channel?.stopWatching(id, answered: false) }
         }
         let reconnected: @Sendable () -> Void = {
             for id in waiters.wakeEveryone() { stop.channel?.stopWatching(id, answered: false) }
