@@ -24,6 +24,10 @@ struct DocumentedExamplesTests {
             "scripts/bench-redis",
             "it builds a release binary and runs for minutes; it is how docs/performance.md is made"
         ),
+        (
+            "scripts/bench-streaming",
+            "it builds a release binary, starts redis-server and runs for minutes; it is how docs/performance.md is made"
+        ),
         ("cd Benchmarks", "it builds the benchmark package, which takes minutes"),
         ("redis-server --port 6399", "the test starts its own server (for the Benchmarks line above)"),
     ]

@@ -41,7 +41,7 @@ extension RedisQueueBackend {
         let channel = eventChannel
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Bool, any Error>) in
-                guard waiters.add(correlationID, token: token, continuation) else {
+                guard waiters.add(correlationID, token: token, continuation) != .closed else {
                     continuation.resume(
                         throwing: CourierError(.shutDown, "the Redis queue '\(configuration.queueName)' was shut down"))
                     return
@@ -112,16 +112,9 @@ extension RedisQueueBackend {
         let reconnected: @Sendable () -> Void = {
             for id in waiters.wakeEveryone() { stop.channel?.stopWatching(id, answered: false) }
         }
-        let channel: any RedisWakeChannel
-        switch wakeMode {
-        case .pubSub:
-            channel = RedisPubSubChannel(
-                options: connection, store: store, commands: commands, deliver: deliver, reconnected: reconnected)
-        case .list:
-            channel = RedisReplyListChannel(
-                options: connection, store: store, commands: commands, logger: logger, deliver: deliver,
-                hasWaiters: { waiters.count > 0 }, reconnected: reconnected)
-        }
+        let channel = makeRedisWakeChannel(
+            wakeMode, connection: connection, store: store, commands: commands, logger: logger, deliver: deliver,
+            hasWaiters: { waiters.count > 0 }, reconnected: reconnected)
         stop.channel = channel
         return channel
     }

@@ -115,16 +115,9 @@ public final class RedisQueueBackend: QueueBackend {
                 await Self.recheck(waiters.ids, store: store, commands: commands, settle: settle)
             }
         }
-        let channel: any RedisWakeChannel
-        switch wakeMode {
-        case .pubSub:
-            channel = RedisPubSubChannel(
-                options: connection, store: store, commands: commands, deliver: deliver, reconnected: reconnected)
-        case .list:
-            channel = RedisReplyListChannel(
-                options: connection, store: store, commands: commands, logger: logger, deliver: deliver,
-                hasWaiters: { waiters.count > 0 }, reconnected: reconnected)
-        }
+        let channel = makeRedisWakeChannel(
+            wakeMode, connection: connection, store: store, commands: commands, logger: logger, deliver: deliver,
+            hasWaiters: { waiters.count > 0 }, reconnected: reconnected)
         settle.channel.withLock { $0 = channel }
         self.channel = channel
         let eventWaiters = RedisEventWaiters(timeouts: timeouts)

@@ -146,23 +146,13 @@ extension Conformance {
             let backend = try await c.backend()
             let request = try await c.publish(backend)
             let baseline = try await c.harness.openResources(of: c.unwrapped(backend))
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for index in 0..<200 {
-                    group.addTask {
-                        if index.isMultiple(of: 2) {
-                            _ = try? await backend.waitForEvents(
-                                of: request.correlationID, after: 0, timeout: .milliseconds(20))
-                        } else {
-                            let reader = Task {
-                                for try await _ in backend.events(for: request.correlationID) {}
-                            }
-                            try await Task.sleep(for: .milliseconds(5))
-                            reader.cancel()
-                            _ = await reader.result
-                        }
-                    }
+            // Half are waits that time out, half readers cancelled while they wait.
+            try await c.timedOutAndCancelledWaits(200) { timeout in
+                if timeout < .seconds(1) {
+                    _ = try await backend.waitForEvents(of: request.correlationID, after: 0, timeout: timeout)
+                } else {
+                    for try await _ in backend.events(for: request.correlationID) {}
                 }
-                try await group.waitForAll()
             }
             try await c.eventually(
                 c.timing.scaled(.seconds(5)), "events: resources", "event readers' resources back to baseline"

@@ -18,20 +18,8 @@ extension Conformance {
                 allowance: .init(fileDescriptors: waitsPerRound / 10, threads: 50, heapBytes: waitsPerRound * 256),
                 settle: c.timing.scaled(c.timing.wakeBound * 5 + .seconds(1))
             ) {
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    for index in 0..<waitsPerRound {
-                        group.addTask {
-                            if index.isMultiple(of: 2) {
-                                _ = try? await backend.subscribe(to: .generate(), timeout: .milliseconds(20))
-                            } else {
-                                let task = Task { try await backend.subscribe(to: .generate(), timeout: .seconds(60)) }
-                                try await Task.sleep(for: .milliseconds(5))
-                                task.cancel()
-                                _ = await task.result
-                            }
-                        }
-                    }
-                    try await group.waitForAll()
+                try await c.timedOutAndCancelledWaits(waitsPerRound) { timeout in
+                    _ = try await backend.subscribe(to: .generate(), timeout: timeout)
                 }
             }
         },

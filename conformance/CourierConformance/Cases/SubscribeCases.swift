@@ -125,20 +125,8 @@ extension Conformance {
         ConformanceCase("F8", "waitersReleased", hooks: .resourceProbe) { c in
             let backend = try await c.backend()
             let baseline = try await c.harness.openResources(of: c.unwrapped(backend))
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for index in 0..<1000 {
-                    group.addTask {
-                        if index.isMultiple(of: 2) {
-                            _ = try? await backend.subscribe(to: .generate(), timeout: .milliseconds(20))
-                        } else {
-                            let task = Task { try await backend.subscribe(to: .generate(), timeout: .seconds(60)) }
-                            try await Task.sleep(for: .milliseconds(5))
-                            task.cancel()
-                            _ = await task.result
-                        }
-                    }
-                }
-                try await group.waitForAll()
+            try await c.timedOutAndCancelledWaits(1000) { timeout in
+                _ = try await backend.subscribe(to: .generate(), timeout: timeout)
             }
             try await c.eventually(
                 c.timing.scaled(.seconds(5)), "rule 6 resources", "waiter resources back to baseline"

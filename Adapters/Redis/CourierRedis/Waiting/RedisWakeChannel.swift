@@ -1,5 +1,6 @@
 import Courier
 import Foundation
+import Logging
 
 /// How waiters in this process learn that a response was stored: the single point where redis-list and
 /// redis-pubsub differ.
@@ -32,5 +33,22 @@ enum RedisWakeMessage: Sendable {
             return .events(try CorrelationID(String(decoding: data.dropFirst(), as: UTF8.self)))
         }
         return .response(try RedisResponseCodec.decode(data))
+    }
+}
+
+/// The wake channel of `mode`: the one place the two Redis modes' channels are made.
+func makeRedisWakeChannel(
+    _ mode: RedisWakeMode, connection: RedisConnectionOptions, store: RedisQueueStore, commands: RedisConnection,
+    logger: Logger, deliver: @escaping @Sendable (RedisWakeMessage) -> Void,
+    hasWaiters: @escaping @Sendable () -> Bool, reconnected: @escaping @Sendable () -> Void
+) -> any RedisWakeChannel {
+    switch mode {
+    case .pubSub:
+        RedisPubSubChannel(
+            options: connection, store: store, commands: commands, deliver: deliver, reconnected: reconnected)
+    case .list:
+        RedisReplyListChannel(
+            options: connection, store: store, commands: commands, logger: logger, deliver: deliver,
+            hasWaiters: hasWaiters, reconnected: reconnected)
     }
 }
