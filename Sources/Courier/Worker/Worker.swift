@@ -43,11 +43,7 @@ public struct Worker: Service {
         limits: WorkerLimits = WorkerLimits(), logger: Logger = Logger(label: "courier.worker"),
         handler: @escaping Handler
     ) {
-        self.backend = backend
-        self.configuration = configuration
-        self.limits = limits
-        self.logger = logger
-        self.handler = .plain(handler)
+        self.init(backend, configuration, limits, logger, .plain(handler))
     }
 
     /// Creates a worker whose handler streams events (chunks, progress) while it runs; see
@@ -57,11 +53,18 @@ public struct Worker: Service {
         limits: WorkerLimits = WorkerLimits(), logger: Logger = Logger(label: "courier.worker"),
         streamingHandler: @escaping StreamingHandler
     ) {
+        self.init(backend, configuration, limits, logger, .streaming(streamingHandler))
+    }
+
+    private init(
+        _ backend: any QueueBackend, _ configuration: WorkerConfiguration, _ limits: WorkerLimits, _ logger: Logger,
+        _ handler: Work
+    ) {
         self.backend = backend
         self.configuration = configuration
         self.limits = limits
         self.logger = logger
-        self.handler = .streaming(streamingHandler)
+        self.handler = handler
     }
 
     /// A plain handler gets no event writer at all: a worker that does not stream pays nothing for streaming.
@@ -159,24 +162,25 @@ public struct Worker: Service {
         if logger.logLevel <= .debug { logger(for: delivery).debug("handling request") }
         let slotTask = slots.task(of: slot)
         let key = keeper.keep(delivery.lease) { slotTask?.cancel() }
-        let result: Result<Data, any Error>
+        let writer: RequestEventWriter?
+        let work: @Sendable () async throws -> Data
         switch handler {
         case .plain(let handler):
-            do {
-                result = .success(try await limits.run { try await handler(delivery.request) })
-            } catch {
-                result = .failure(error)
-            }
+            writer = nil
+            work = { try await handler(delivery.request) }
         case .streaming(let handler):
-            let writer = RequestEventWriter(
+            let events = RequestEventWriter(
                 backend: backend, lease: delivery.lease, configuration: configuration, logger: logger)
-            do {
-                result = .success(try await limits.run { try await handler(delivery.request, writer) })
-            } catch {
-                result = .failure(error)
-            }
-            await writer.finishIfUsed()
+            writer = events
+            work = { try await handler(delivery.request, events) }
         }
+        let result: Result<Data, any Error>
+        do {
+            result = .success(try await limits.run(work))
+        } catch {
+            result = .failure(error)
+        }
+        await writer?.finishIfUsed()
         let outcome: Outcome
         let ended = keeper.stopKeeping(key)
         switch ended {
