@@ -73,40 +73,52 @@ struct BenchCommand: AsyncParsableCommand {
         defer { globalGate?.close() }
         var quiet = Logger(label: "courier.bench")
         quiet.logLevel = .warning
-        let echo: Worker.StreamingHandler = { request, _ in request.payload }
-        let handler = chunks > 0 ? StreamingBench.handle : echo
         var configuration = WorkerConfiguration(concurrency: concurrency)
         configuration.eventFlushInterval = try environment.eventFlushInterval()
         let workerTasks = (0..<workers).map { _ in
-            let worker = Worker(
-                backend: backend, configuration: configuration, limits: limits,
-                logger: quiet, streamingHandler: handler)
+            // A plain echo worker unless chunks are asked for, so the plain figures pay nothing for streaming.
+            let worker =
+                chunks > 0
+                ? Worker(
+                    backend: backend, configuration: configuration, limits: limits, logger: quiet,
+                    streamingHandler: StreamingBench.handle)
+                : Worker(backend: backend, configuration: configuration, limits: limits, logger: quiet) { $0.payload }
             return Task { try await worker.run() }
         }
         let payload = Data((0..<payloadBytes).map { UInt8(truncatingIfNeeded: $0) })
         let limit = try SettingValue.seconds(timeout, name: "--timeout", in: waitRange)
+        let measured: Measured
         if chunks > 0 {
-            let result = await StreamingBench.run(
-                backend: backend, requests: requests, inflight: inflight, chunks: chunks, chunkBytes: chunkBytes,
-                chunkInterval: chunkIntervalMs, payload: payload, timeout: limit)
-            for task in workerTasks { task.cancel() }
-            for task in workerTasks { _ = try? await task.value }
-            let commands = BackendFactory.commandsSent(by: backend)
-            await backend.shutdown()
-            try reportStreaming(result, queueType: queueType, commands: commands)
-            if result.failures > 0 { throw CommandFailure.requestFailed("\(result.failures) round trips failed") }
-            return
+            measured = .streaming(
+                await StreamingBench.run(
+                    backend: backend, requests: requests, inflight: inflight, chunks: chunks, chunkBytes: chunkBytes,
+                    chunkInterval: chunkIntervalMs, payload: payload, timeout: limit))
+        } else {
+            measured = .roundTrips(
+                await RoundTripLoad(
+                    backend: backend, requests: requests, inflight: inflight, payload: payload, timeout: limit
+                ).run())
         }
-        let load = RoundTripLoad(
-            backend: backend, requests: requests, inflight: inflight, payload: payload,
-            timeout: limit)
-        let result = await load.run()
         for task in workerTasks { task.cancel() }
         for task in workerTasks { _ = try? await task.value }
         let commands = BackendFactory.commandsSent(by: backend)
         await backend.shutdown()
-        try report(result, queueType: queueType, commands: commands)
-        if result.failures > 0 { throw CommandFailure.requestFailed("\(result.failures) round trips failed") }
+        let failures: Int
+        switch measured {
+        case .roundTrips(let result):
+            try report(result, queueType: queueType, commands: commands)
+            failures = result.failures
+        case .streaming(let result):
+            try reportStreaming(result, queueType: queueType, commands: commands)
+            failures = result.failures
+        }
+        if failures > 0 { throw CommandFailure.requestFailed("\(failures) round trips failed") }
+    }
+
+    /// What a run measured: plain round trips, or streamed ones.
+    private enum Measured {
+        case roundTrips(RoundTripLoad.Result)
+        case streaming(StreamingBench.Result)
     }
 
     /// - Parameter commands: commands this process sent to the store, for adapters that count them (Redis).

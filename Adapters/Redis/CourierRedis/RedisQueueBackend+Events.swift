@@ -10,7 +10,7 @@ extension RedisQueueBackend {
     @discardableResult
     public func appendEvents(_ events: [RequestEvent], holding lease: Lease) async throws -> UInt64 {
         try configuration.checkEvents(events)
-        try checkEventsOpen()
+        try checkOpen()
         return try await store.appendEvents(events, holding: lease, on: commands)
     }
 
@@ -21,7 +21,7 @@ extension RedisQueueBackend {
     ) async throws
         -> RequestEventPage?
     {
-        try checkEventsOpen()
+        try checkOpen()
         return try await store.eventPage(correlationID, after: sequence, limit: limit, on: commands)
     }
 
@@ -35,7 +35,7 @@ extension RedisQueueBackend {
     )
         async throws -> Bool
     {
-        try checkEventsOpen()
+        try checkOpen()
         let token = eventWaiters.makeToken()
         let waiters = eventWaiters
         let channel = eventChannel
@@ -84,10 +84,6 @@ extension RedisQueueBackend {
         }
         // The waiter may have left while the watch was being set up; then nothing else closes it.
         if !eventWaiters.isWaiting(on: id) { eventChannel.stopWatching(id, answered: false) }
-    }
-
-    private func checkEventsOpen() throws(CourierError) {
-        if isShutDown { throw CourierError(.shutDown, "the Redis queue '\(configuration.queueName)' was shut down") }
     }
 
     /// A wake channel of the backend's mode whose every message (a response or an event announcement) wakes the

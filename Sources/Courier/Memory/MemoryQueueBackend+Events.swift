@@ -45,14 +45,15 @@ extension MemoryQueueBackend {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Bool, any Error>) in
                 mutate { state, now, effects in
                     var waiter = MemoryEventWaiter(continuation: continuation, timer: nil)
-                    let known =
-                        state.records[correlationID] != nil || state.storedResponse(correlationID, now: now) != nil
+                    // Something to read: an unknown id (the reader learns so), a final response, or a newer event.
+                    let log = state.eventLog(correlationID, now: now)
+                    let readable =
+                        log == nil || state.storedResponse(correlationID, now: now) != nil
+                        || (log?.lastSequence ?? 0) > sequence
                     if state.isShutDown {
                         effects.eventWakeups.append(
                             (waiter, .failure(CourierError(.shutDown, "the memory queue was shut down"))))
-                    } else if !known || state.storedResponse(correlationID, now: now) != nil
-                        || (state.eventLog(correlationID, now: now)?.lastSequence ?? 0) > sequence
-                    {
+                    } else if readable {
                         effects.eventWakeups.append((waiter, .success(true)))
                     } else if Task.isCancelled {
                         effects.eventWakeups.append((waiter, .failure(CancellationError())))

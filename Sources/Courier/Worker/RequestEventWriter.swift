@@ -55,9 +55,9 @@ public actor RequestEventWriter {
     /// Reports progress: any of a fraction (0…1), a short message and a counter.
     /// - Throws: See the type's description.
     public func progress(fraction: Double? = nil, message: String? = nil, counter: Int? = nil) async throws {
-        let progress = RequestProgress(fraction: fraction, message: message, counter: counter)
-        try progress.validate()
-        try await add(.progress(progress), bytes: message?.utf8.count ?? 0)
+        try await add(
+            .progress(RequestProgress(fraction: fraction, message: message, counter: counter)),
+            bytes: message?.utf8.count ?? 0)
     }
 
     /// Appends an application-defined event.

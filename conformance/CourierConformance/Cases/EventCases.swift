@@ -147,10 +147,11 @@ extension Conformance {
             let request = try await c.publish(backend)
             let baseline = try await c.harness.openResources(of: c.unwrapped(backend))
             // Half are waits that time out, half readers cancelled while they wait.
-            try await c.timedOutAndCancelledWaits(200) { timeout in
-                if timeout < .seconds(1) {
+            try await c.timedOutAndCancelledWaits(200) { ending in
+                switch ending {
+                case .timeout(let timeout):
                     _ = try await backend.waitForEvents(of: request.correlationID, after: 0, timeout: timeout)
-                } else {
+                case .cancellation:
                     for try await _ in backend.events(for: request.correlationID) {}
                 }
             }

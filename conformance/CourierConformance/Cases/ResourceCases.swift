@@ -18,8 +18,8 @@ extension Conformance {
                 allowance: .init(fileDescriptors: waitsPerRound / 10, threads: 50, heapBytes: waitsPerRound * 256),
                 settle: c.timing.scaled(c.timing.wakeBound * 5 + .seconds(1))
             ) {
-                try await c.timedOutAndCancelledWaits(waitsPerRound) { timeout in
-                    _ = try await backend.subscribe(to: .generate(), timeout: timeout)
+                try await c.timedOutAndCancelledWaits(waitsPerRound) { ending in
+                    _ = try await backend.subscribe(to: .generate(), timeout: ending.timeout)
                 }
             }
         },

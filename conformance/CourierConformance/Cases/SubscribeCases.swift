@@ -125,8 +125,8 @@ extension Conformance {
         ConformanceCase("F8", "waitersReleased", hooks: .resourceProbe) { c in
             let backend = try await c.backend()
             let baseline = try await c.harness.openResources(of: c.unwrapped(backend))
-            try await c.timedOutAndCancelledWaits(1000) { timeout in
-                _ = try await backend.subscribe(to: .generate(), timeout: timeout)
+            try await c.timedOutAndCancelledWaits(1000) { ending in
+                _ = try await backend.subscribe(to: .generate(), timeout: ending.timeout)
             }
             try await c.eventually(
                 c.timing.scaled(.seconds(5)), "rule 6 resources", "waiter resources back to baseline"

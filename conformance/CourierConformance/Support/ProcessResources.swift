@@ -41,7 +41,10 @@ struct ProcessResources: Sendable, CustomStringConvertible {
 
     /// The smaller of each count.
     func lowest(_ other: ProcessResources) -> ProcessResources {
-        func low(_ a: Int?, _ b: Int?) -> Int? { a.flatMap { a in b.map { min(a, $0) } ?? a } ?? b }
+        func low(_ first: Int?, _ second: Int?) -> Int? {
+            guard let first, let second else { return first ?? second }
+            return min(first, second)
+        }
         return ProcessResources(
             fileDescriptors: low(fileDescriptors, other.fileDescriptors), threads: low(threads, other.threads),
             heapBytes: low(heapBytes, other.heapBytes))
