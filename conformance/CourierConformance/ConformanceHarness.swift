@@ -89,6 +89,11 @@ public struct ConformanceTiming: Sendable, Hashable {
     public static let inProcess = ConformanceTiming(
         lease: .seconds(1), responseTTL: .seconds(1), wakeBound: .milliseconds(100), scale: 2)
 
+    /// How much later than the contract promises a call may return on a loaded machine (a descheduled thread, a
+    /// busy disk). Fixed rather than scaled, so that raising ``scale`` for a slow machine does not let an adapter
+    /// that waits seconds too long pass.
+    public var machineAllowance: Duration { .milliseconds(1500) }
+
     /// `bound` multiplied by ``scale``.
     public func scaled(_ bound: Duration) -> Duration { bound * scale }
 }

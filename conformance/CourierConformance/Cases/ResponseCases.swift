@@ -8,7 +8,8 @@ extension Conformance {
             let pending = try await c.publish(backend)
             for id in [pending.correlationID, CorrelationID.generate()] {
                 let response = try await c.within(
-                    c.timing.scaled(.milliseconds(250)), rule: "rule 5 getResponse", "getResponse to return"
+                    c.timing.scaled(.milliseconds(250)) + c.timing.machineAllowance, rule: "rule 5 getResponse",
+                    "getResponse to return"
                 ) {
                     try await backend.getResponse(for: id)
                 }

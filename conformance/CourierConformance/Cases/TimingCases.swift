@@ -89,6 +89,6 @@ extension Conformance {
 
 extension ConformanceContext {
     /// How late a promised moment (a lease's end, a TTL) may be observed on a slow machine: five wake bounds
-    /// and one second, whatever the timing scale.
-    var timingAllowance: Duration { timing.wakeBound * 5 + .seconds(1) }
+    /// and the machine allowance, whatever the timing scale.
+    var timingAllowance: Duration { timing.wakeBound * 5 + timing.machineAllowance }
 }

@@ -18,7 +18,7 @@ final class WatchedBackend: QueueBackend {
 
     init(_ base: any QueueBackend, timing: ConformanceTiming) {
         self.base = base
-        self.slack = timing.scaled(timing.wakeBound) + .milliseconds(1500)
+        self.slack = timing.scaled(timing.wakeBound) + timing.machineAllowance
         self.callBound = max(timing.scaled(timing.lease * 2), .seconds(5))
         self.calls = Mutex((0, [:]))
     }
