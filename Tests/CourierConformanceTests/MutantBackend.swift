@@ -97,6 +97,12 @@ final class MutantBackend: QueueBackend {
         case hidesTrimming
         /// Replays a resuming reader's events from the start.
         case replaysFromTheStart
+        /// Status reports never carry progress.
+        case reportsNoProgress
+        /// Status reports keep the start of the first delivery, not the latest.
+        case reportsTheFirstStart
+        /// Status reports forget when a request was submitted once it finishes.
+        case reportForgetsSubmissionWhenFinished
         /// Every wait leaves a timer task behind that sleeps for an hour.
         case leavesATimerPerWait
         /// Every wait leaves a record of about 1 KiB behind (the id, the timeout and a buffer).
@@ -123,6 +129,8 @@ final class MutantBackend: QueueBackend {
     private let chunksSeen = Atomic<Int>(0)
     /// The newest lease handed out for each id, for the mutant that appends for stale holders.
     private let latestLeases = Mutex<[CorrelationID: Lease]>([:])
+    /// The first start reported for each id, for the mutant that never moves it.
+    private let firstStarts = Mutex<[CorrelationID: Date]>([:])
     private let forever = Mutex<[CorrelationID: QueueResponse]>([:])
     private let stuck = Mutex<[UnsafeContinuation<Void, Never>]>([])
     /// Ids this wrapper saw answered (or cancelled), for the mutants that wake only on those.
@@ -341,6 +349,25 @@ final class MutantBackend: QueueBackend {
         if mutation == .statusSaysCompletedWhenFinished { return .finished(.completed) }
         if mutation == .statusForgetsFinished { return .unknown }
         return state
+    }
+
+    func statusReport(of correlationID: CorrelationID) async throws -> RequestStatusReport {
+        var report = try await base.statusReport(of: correlationID)
+        switch mutation {
+        case .reportsNoProgress: report.progress = nil
+        case .reportsTheFirstStart:
+            if let started = report.startedAt {
+                report.startedAt = firstStarts.withLock { starts in
+                    if let first = starts[correlationID] { return first }
+                    starts[correlationID] = started
+                    return started
+                }
+            }
+        case .reportForgetsSubmissionWhenFinished:
+            if case .finished = report.state { report.submittedAt = nil }
+        default: break
+        }
+        return report
     }
 
     func cancel(_ correlationID: CorrelationID) async throws -> CancelResult {

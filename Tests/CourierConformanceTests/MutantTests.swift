@@ -69,6 +69,9 @@ struct MutantTests {
         (.appendsWithoutFencing, ["S5"]),
         (.hidesTrimming, ["S8"]),
         (.replaysFromTheStart, ["S3"]),
+        (.reportsNoProgress, ["G6"]),
+        (.reportsTheFirstStart, ["G5"]),
+        (.reportForgetsSubmissionWhenFinished, ["G5", "G7"]),
     ]
 
     /// A capability that no runnable case can prove is not certified.

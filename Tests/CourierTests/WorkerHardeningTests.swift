@@ -235,6 +235,10 @@ private final class FailingConsumerBackend: QueueBackend {
         try await base.status(of: correlationID)
     }
 
+    func statusReport(of correlationID: CorrelationID) async throws -> RequestStatusReport {
+        try await base.statusReport(of: correlationID)
+    }
+
     func cancel(_ correlationID: CorrelationID) async throws -> CancelResult { try await base.cancel(correlationID) }
 
     func extendLease(_ lease: Lease) async throws -> Lease { try await base.extendLease(lease) }

@@ -291,6 +291,13 @@ public final class RedisQueueBackend: QueueBackend {
         return try await store.status(correlationID, on: commands)
     }
 
+    /// Reports a request's state, progress and times. See ``QueueBackend/statusReport(of:)``.
+    /// - Throws: ``CourierError`` with code `backendUnavailable` or `shutDown`.
+    public func statusReport(of correlationID: CorrelationID) async throws -> RequestStatusReport {
+        try checkOpen()
+        return try await store.statusReport(correlationID, on: commands)
+    }
+
     /// Cancels a request. See ``QueueBackend/cancel(_:)``.
     /// - Throws: ``CourierError`` with code `notFound`, `alreadyFinished`, `backendUnavailable` or `shutDown`.
     @discardableResult

@@ -46,9 +46,25 @@ extension SQLiteQueueStore {
         }
         try db.query(
             """
-            INSERT OR REPLACE INTO courier_event_logs (queue, id, last_seq, trimmed_through, token)
-            VALUES (?, ?, ?, ?, ?)
-            """, key + [.integer(last), .integer(trimmed), .text(lease.token)])
+            INSERT INTO courier_event_logs (queue, id, last_seq, trimmed_through, token, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?)
+            ON CONFLICT (queue, id) DO UPDATE SET
+                last_seq = excluded.last_seq, trimmed_through = excluded.trimmed_through, token = excluded.token,
+                updated_at = excluded.updated_at
+            """, key + [.integer(last), .integer(trimmed), .text(lease.token), time])
+        for case .progress(let progress) in events.reversed() {
+            try db.query(
+                """
+                UPDATE courier_event_logs
+                SET progress_attempt = ?, progress_fraction = ?, progress_message = ?, progress_counter = ?
+                WHERE queue = ? AND id = ?
+                """,
+                [
+                    .integer(Int64(lease.attempt)), progress.fraction.map { .real($0) } ?? .null,
+                    progress.message.map { .text($0) } ?? .null, progress.counter.map { .integer(Int64($0)) } ?? .null,
+                ] + key)
+            break
+        }
         return UInt64(last)
     }
 

@@ -264,6 +264,13 @@ public final class SQLiteQueueBackend: QueueBackend {
         return try await read { [store] in try store.status(correlationID, $0) }
     }
 
+    /// Reports a request's state, progress and times. See ``QueueBackend/statusReport(of:)``.
+    /// - Throws: ``CourierError`` with code `backendUnavailable` or `shutDown`.
+    public func statusReport(of correlationID: CorrelationID) async throws -> RequestStatusReport {
+        try checkOpen()
+        return try await read { [store] db in try db.readTransaction { try store.statusReport(correlationID, db) } }
+    }
+
     /// Cancels a request without a response. See ``QueueBackend/cancel(_:)``.
     /// - Throws: ``CourierError`` with code `notFound`, `alreadyFinished`, `backendUnavailable` or `shutDown`, or
     ///   `invalidConfiguration` when the backend was opened ``Access/readOnly``.

@@ -24,14 +24,15 @@ struct SQLiteQueueStore: Sendable {
         try db.query(
             """
             INSERT INTO courier_requests
-                (queue, id, payload, headers, created_at, deadline, deadline_exact, attempt, available_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)
+                (queue, id, payload, headers, created_at, deadline, deadline_exact, attempt, available_at,
+                 submitted_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?)
             """,
             [
                 queue, .text(id.rawValue), .blob(request.payload), .text(try encode(request.headers)),
                 .real(request.createdAt.timeIntervalSinceReferenceDate),
                 request.deadline.map { .real($0.timeIntervalSince1970) } ?? .null,
-                request.deadline.map { .real($0.timeIntervalSinceReferenceDate) } ?? .null, .real(now),
+                request.deadline.map { .real($0.timeIntervalSinceReferenceDate) } ?? .null, .real(now), .real(now),
             ])
     }
 
@@ -64,14 +65,16 @@ struct SQLiteQueueStore: Sendable {
     func claim(_ db: SQLiteConnection) throws -> ClaimResult {
         let reaped = try reap(db)
         let token = Int64.random(in: 1...Int64.max)
-        let expires = now + configuration.leaseDuration.inSeconds
+        let time = now
+        let expires = time + configuration.leaseDuration.inSeconds
         let rows = try db.query(
             """
-            UPDATE courier_requests SET leased = 1, lease_token = ?, lease_expires = ?
+            UPDATE courier_requests
+            SET leased = 1, lease_token = ?, lease_expires = ?, started_at = ?, started_attempt = attempt
             WHERE seq = (SELECT seq FROM courier_requests WHERE queue = ? AND leased = 0 AND available_at <= ?
                          ORDER BY seq LIMIT 1)
             RETURNING id, payload, headers, created_at, deadline_exact, attempt
-            """, [.integer(token), .real(expires), queue, .real(now)])
+            """, [.integer(token), .real(expires), .real(time), queue, .real(time)])
         guard let row = rows.first else {
             return ClaimResult(answered: reaped.ids, secondsUntilDue: try secondsUntilNextDue(db))
         }
@@ -229,22 +232,28 @@ struct SQLiteQueueStore: Sendable {
         return .stored
     }
 
-    /// Stores a response (none is stored) and forgets its request.
+    /// Stores a response (none is stored) and forgets its request, keeping its submission and latest start.
     private func store(_ response: QueueResponse, _ db: SQLiteConnection) throws {
         let id = SQLiteValue.text(response.correlationID.rawValue)
+        let request = try db.query(
+            "DELETE FROM courier_requests WHERE queue = ? AND id = ? RETURNING submitted_at, started_at, started_attempt",
+            [queue, id]
+        ).first
+        let time = now
         try db.query(
             """
             INSERT OR REPLACE INTO courier_responses
-                (queue, id, status, payload, error, headers, finished_at, expires_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                (queue, id, status, payload, error, headers, finished_at, expires_at, submitted_at, started_at,
+                 started_attempt, stored_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
             [
                 queue, id, .text(response.status.rawValue), .blob(response.payload),
                 response.error.map { .text($0) } ?? .null,
                 .text(try encode(response.headers)), .real(response.finishedAt.timeIntervalSinceReferenceDate),
-                .real(now + configuration.responseTTL.inSeconds),
+                .real(time + configuration.responseTTL.inSeconds), request?[0] ?? .null, request?[1] ?? .null,
+                request?[2] ?? .null, .real(time),
             ])
-        try db.query("DELETE FROM courier_requests WHERE queue = ? AND id = ?", [queue, id])
     }
 
     /// Which of `ids` have an unexpired response, without reading the responses.

@@ -3,7 +3,7 @@ import Courier
 /// The queue's tables, created and migrated by the adapter itself.
 enum SQLiteSchema {
     /// The version this build writes. Opening a file with a newer version fails instead of guessing.
-    static let currentVersion: Int64 = 2
+    static let currentVersion: Int64 = 3
 
     private static let migrations: [Int64: String] = [
         1: """
@@ -60,6 +60,22 @@ enum SQLiteSchema {
             token TEXT,
             PRIMARY KEY (queue, id)
         ) WITHOUT ROWID;
+        """,
+        // Status reports: when a request was submitted and its latest delivery started (kept with its response),
+        // when its response was stored, and the newest progress of its log. Times are seconds since 1970.
+        3: """
+        ALTER TABLE courier_requests ADD COLUMN submitted_at REAL;
+        ALTER TABLE courier_requests ADD COLUMN started_at REAL;
+        ALTER TABLE courier_requests ADD COLUMN started_attempt INTEGER;
+        ALTER TABLE courier_responses ADD COLUMN submitted_at REAL;
+        ALTER TABLE courier_responses ADD COLUMN started_at REAL;
+        ALTER TABLE courier_responses ADD COLUMN started_attempt INTEGER;
+        ALTER TABLE courier_responses ADD COLUMN stored_at REAL;
+        ALTER TABLE courier_event_logs ADD COLUMN updated_at REAL;
+        ALTER TABLE courier_event_logs ADD COLUMN progress_attempt INTEGER;
+        ALTER TABLE courier_event_logs ADD COLUMN progress_fraction REAL;
+        ALTER TABLE courier_event_logs ADD COLUMN progress_message TEXT;
+        ALTER TABLE courier_event_logs ADD COLUMN progress_counter INTEGER;
         """,
     ]
 

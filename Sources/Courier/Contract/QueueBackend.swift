@@ -76,6 +76,16 @@ public protocol QueueBackend: Sendable {
     ///   ``CourierError/Code/shutDown``.
     func status(of correlationID: CorrelationID) async throws -> RequestState
 
+    /// Reports where a request is, its latest progress, its attempt and when it was submitted, started, last
+    /// updated and finished (see ``RequestStatusReport``), in one read that does not touch its event log.
+    ///
+    /// The state is the one ``status(of:)`` reports; the times never decrease as the request moves on, and the
+    /// report of a finished request keeps its submission, start, attempt and progress until the response expires.
+    /// An unknown id gets ``RequestStatusReport/unknown``. Kit cases: G5–G8.
+    /// - Throws: ``CourierError`` with code ``CourierError/Code/backendUnavailable`` or
+    ///   ``CourierError/Code/shutDown``.
+    func statusReport(of correlationID: CorrelationID) async throws -> RequestStatusReport
+
     /// Cancels a request that has no response yet, storing a ``ResponseStatus/cancelled`` response and waking
     /// its waiters.
     ///

@@ -212,6 +212,21 @@ public final class MemoryQueueBackend: QueueBackend {
         }
     }
 
+    /// Reports a request's state, progress and times. See ``QueueBackend/statusReport(of:)``.
+    /// - Throws: ``CourierError`` with code `shutDown`.
+    public func statusReport(of correlationID: CorrelationID) async throws -> RequestStatusReport {
+        try mutate { state, now, _ in
+            try state.checkOpen()
+            if let record = state.records[correlationID] {
+                if case .leased = record.phase { return record.timeline.report(.running(attempt: record.attempt)) }
+                return record.timeline.report(.pending(attempt: record.attempt))
+            }
+            guard let stored = state.responses[correlationID], stored.expiresAt > now else { return .unknown }
+            let finished = RequestState.finished(stored.response.status)
+            return stored.timeline?.report(finished) ?? RequestStatusReport(state: finished)
+        }
+    }
+
     /// Cancels a request without a response. See ``QueueBackend/cancel(_:)``.
     /// - Throws: ``CourierError`` with code `notFound`, `alreadyFinished` or `shutDown`.
     @discardableResult

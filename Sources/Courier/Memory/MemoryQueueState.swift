@@ -24,6 +24,7 @@ struct MemoryQueueState {
         var lastToken: UInt64?
         /// The request's streamed events (the first is written by its first claim).
         var events: MemoryEventLog?
+        var timeline: MemoryRequestTimeline
     }
 
     struct StoredResponse {
@@ -31,6 +32,8 @@ struct MemoryQueueState {
         var expiresAt: Instant
         /// The events of the request, kept with its response until the response expires.
         var events: MemoryEventLog?
+        /// The request's timeline, finished; `nil` for a response stored without a request.
+        var timeline: MemoryRequestTimeline?
     }
 
     struct Waiter {
@@ -81,7 +84,8 @@ struct MemoryQueueState {
             deadlineIDs.insert(request.correlationID)
         }
         records[request.correlationID] = Record(
-            request: request, attempt: 1, phase: .ready, sequence: sequence, deadline: deadline)
+            request: request, attempt: 1, phase: .ready, sequence: sequence, deadline: deadline,
+            timeline: MemoryRequestTimeline(submittedAt: Date()))
         readyQueue.append((request.correlationID, sequence))
         if let deadline { effects.wake(at: deadline) }
         dispatch(now: now, effects: &effects)
@@ -108,6 +112,7 @@ struct MemoryQueueState {
             let expiresAt = now.advanced(by: configuration.leaseDuration)
             record.phase = .leased(token: token, expiresAt: expiresAt)
             record.lastToken = token
+            record.timeline.started(attempt: record.attempt, at: Date())
             records[id] = record
             leasedIDs.insert(id)
             deadlineIDs.remove(id)
@@ -171,12 +176,15 @@ struct MemoryQueueState {
     /// Stores a response (the caller checked none is stored), forgets the request and wakes every waiter.
     mutating func store(_ response: QueueResponse, now: Instant, effects: inout MemoryQueueEffects) {
         let id = response.correlationID
-        let events = records.removeValue(forKey: id)?.events
+        let record = records.removeValue(forKey: id)
+        var timeline = record?.timeline
+        timeline?.finished(at: Date())
         leasedIDs.remove(id)
         delayedIDs.remove(id)
         deadlineIDs.remove(id)
         let expiresAt = now.advanced(by: configuration.responseTTL)
-        responses[id] = StoredResponse(response: response, expiresAt: expiresAt, events: events)
+        responses[id] = StoredResponse(
+            response: response, expiresAt: expiresAt, events: record?.events, timeline: timeline)
         expiryQueue.append((expiresAt, id))
         effects.wake(at: expiresAt)
         for waiter in (waiters.removeValue(forKey: id) ?? [:]).values {
@@ -209,6 +217,7 @@ struct MemoryQueueState {
             log.deliveryToken = lease.token
         }
         for event in events { _ = log.append(event, limit: configuration.maxEventsPerRequest) }
+        if !events.isEmpty { records[id]?.timeline.appended(events, attempt: lease.attempt, at: Date()) }
         if !events.isEmpty { wakeEventWaiters(of: id, effects: &effects) }
         return log.lastSequence
     }

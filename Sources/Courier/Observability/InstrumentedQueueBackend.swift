@@ -176,6 +176,12 @@ public final class InstrumentedQueueBackend: QueueBackend {
         try await base.status(of: correlationID)
     }
 
+    /// Passes through. See ``QueueBackend/statusReport(of:)``.
+    /// - Throws: As the wrapped backend.
+    public func statusReport(of correlationID: CorrelationID) async throws -> RequestStatusReport {
+        try await base.statusReport(of: correlationID)
+    }
+
     /// Cancels and counts the request as finished with status `cancelled`.
     /// - Throws: As the wrapped ``QueueBackend/cancel(_:)``.
     @discardableResult

@@ -132,6 +132,12 @@ final class WatchedBackend: QueueBackend {
         }
     }
 
+    func statusReport(of correlationID: CorrelationID) async throws -> RequestStatusReport {
+        try await bounded("statusReport(of: \(correlationID))", callBound) { [base] in
+            try await base.statusReport(of: correlationID)
+        }
+    }
+
     func cancel(_ correlationID: CorrelationID) async throws -> CancelResult {
         try await bounded("cancel(\(correlationID))", callBound) { [base] in try await base.cancel(correlationID) }
     }

@@ -185,6 +185,35 @@ struct RedisQueueStore: Sendable {
         }
     }
 
+    func statusReport(_ id: CorrelationID, on connection: RedisConnection) async throws -> RequestStatusReport {
+        let parts = (try await run(scripts.statusReport, connection, [.string(id.rawValue)]).array ?? []).map {
+            $0.string ?? $0.integer.map(String.init) ?? ""
+        }
+        guard parts.count == 11 else {
+            if parts.first == "unknown" { return .unknown }
+            throw CourierError(.storageFailure, "unexpected reply to a status report: \(parts)")
+        }
+        func date(_ index: Int) -> Date? { Double(parts[index]).map { Date(timeIntervalSince1970: $0 / 1000) } }
+        let attempt = Int(parts[1]) ?? 1
+        let state: RequestState
+        switch parts[0] {
+        case "q", "w": state = .pending(attempt: attempt)
+        case "l": state = .running(attempt: attempt)
+        default: state = .finished(ResponseStatus(rawValue: parts[1]))
+        }
+        let startedAttempt = Int(parts[4])
+        var progress: RequestProgress?
+        if let startedAttempt, Int(parts[7]) == startedAttempt {
+            progress = RequestProgress(
+                fraction: Double(parts[8]), message: parts[9].isEmpty ? nil : String(parts[9].dropFirst()),
+                counter: Int(parts[10]))
+        }
+        let times = [date(2), date(3), date(6), date(5)].compactMap { $0 }
+        return RequestStatusReport(
+            state: state, attempt: startedAttempt, progress: progress, submittedAt: date(2), startedAt: date(3),
+            updatedAt: times.max(), finishedAt: date(5))
+    }
+
     func cancel(_ id: CorrelationID, on connection: RedisConnection) async throws -> CancelResult {
         let reply = try await run(scripts.cancel, connection, [.string(id.rawValue), .integer(ttlMilliseconds)])
         switch reply.string {

@@ -14,6 +14,7 @@ struct RedisScripts: Sendable {
     let unclaim: RedisScript
     let cancel: RedisScript
     let status: RedisScript
+    let statusReport: RedisScript
     let watch: RedisScript
     let appendEvents: RedisScript
     let events: RedisScript
@@ -31,13 +32,14 @@ struct RedisScripts: Sendable {
         unclaim = script("unclaim", Self.unclaimBody)
         cancel = script("cancel", Self.cancelBody)
         status = script("status", Self.statusBody)
+        statusReport = script("status-report", Self.statusReportBody)
         watch = script("watch", Self.watchBody)
         appendEvents = script("append-events", Self.appendEventsBody)
         events = script("events", Self.eventsBody)
     }
 
     var all: [RedisScript] {
-        [publish, claim, respond, extend, release, unclaim, cancel, status, watch, appendEvents, events]
+        [publish, claim, respond, extend, release, unclaim, cancel, status, statusReport, watch, appendEvents, events]
     }
 
     static let library = """
@@ -108,8 +110,14 @@ struct RedisScripts: Sendable {
     static let storeAndReap = """
         local function store(id, enc, ttl)
           redis.call('SET', p .. 'res:' .. id, enc, 'PX', ttl)
+          -- The request's submission and latest start stay readable with its response, in its log hash.
+          local r = redis.call('HMGET', p .. 'req:' .. id, 'sb', 'st', 'sa')
+          local log = p .. 'evl:' .. id
+          redis.call('HSET', log, 'fa', now_ms())
+          if r[1] then redis.call('HSET', log, 'sb', r[1]) end
+          if r[2] then redis.call('HSET', log, 'st', r[2], 'sa', r[3]) end
           redis.call('PEXPIRE', p .. 'ev:' .. id, ttl)
-          redis.call('PEXPIRE', p .. 'evl:' .. id, ttl)
+          redis.call('PEXPIRE', log, ttl)
           redis.call('DEL', p .. 'req:' .. id)
           redis.call('ZREM', p .. 'leases', id)
           redis.call('ZREM', p .. 'delayed', id)
@@ -178,7 +186,7 @@ struct RedisScripts: Sendable {
         local id = ARGV[1]
         if redis.call('EXISTS', p .. 'req:' .. id, p .. 'res:' .. id) > 0 then return 0 end
         redis.call('DEL', p .. 'ev:' .. id, p .. 'evl:' .. id)
-        redis.call('HSET', p .. 'req:' .. id, 's', 'q', 'p', ARGV[2], 'h', ARGV[3], 'c', ARGV[4], 'a', 1)
+        redis.call('HSET', p .. 'req:' .. id, 's', 'q', 'p', ARGV[2], 'h', ARGV[3], 'c', ARGV[4], 'a', 1, 'sb', now_ms())
         if ARGV[5] ~= '' then
           redis.call('HSET', p .. 'req:' .. id, 'd', ARGV[6], 'dm', ARGV[5])
           redis.call('ZADD', p .. 'deadlines', ARGV[5], id)
@@ -202,7 +210,7 @@ struct RedisScripts: Sendable {
               local f = redis.call('HMGET', key, 's', 'p', 'h', 'c', 'd', 'a')
               if f[1] == 'q' then
                 local token = ARGV[5] .. '.' .. (#out + 1)
-                redis.call('HSET', key, 's', 'l', 't', token)
+                redis.call('HSET', key, 's', 'l', 't', token, 'st', now, 'sa', f[6])
                 redis.call('ZADD', p .. 'leases', now + tonumber(ARGV[2]), id)
                 redis.call('ZREM', p .. 'deadlines', id)
                 out[#out + 1] = {id, f[2], f[3], f[4], f[5] or '', f[6], token}
@@ -311,6 +319,25 @@ struct RedisScripts: Sendable {
         return {'unknown'}
         """
 
+    /// ARGV: id. Returns {state, attempt, submitted, started, started attempt, finished, updated, progress
+    /// attempt, fraction, message, counter}: state as in ``statusBody`` ('done' with the response status as the
+    /// attempt), times in server ms, '' for what is not known, a message as `=text`; or {'unknown'}.
+    static let statusReportBody = """
+        local id = ARGV[1]
+        local l = redis.call('HMGET', p .. 'evl:' .. id, 'u', 'pa', 'pf', 'pm', 'pc', 'sb', 'st', 'sa', 'fa')
+        local head
+        local r = redis.call('HMGET', p .. 'req:' .. id, 's', 'a', 'sb', 'st', 'sa')
+        if r[1] then
+          head = {r[1], r[2], r[3] or '', r[4] or '', r[5] or '', ''}
+        else
+          local existing = redis.call('GET', p .. 'res:' .. id)
+          if not existing then return {'unknown'} end
+          head = {'done', status_of(existing), l[6] or '', l[7] or '', l[8] or '', l[9] or ''}
+        end
+        for i = 1, 5 do head[#head + 1] = l[i] or '' end
+        return head
+        """
+
     /// ARGV: id, reply list, TTL ms. Returns the stored response, or registers the reply list and returns nil,
     /// atomically (redis-list's subscribe-then-check in one step).
     static let watchBody = """
@@ -320,43 +347,5 @@ struct RedisScripts: Sendable {
         redis.call('SADD', p .. 'watch:' .. id, ARGV[2])
         redis.call('PEXPIRE', p .. 'watch:' .. id, ARGV[3])
         return false
-        """
-
-    /// ARGV: id, lease token, events kept, response TTL ms, attempt, event count, then kind, name, data,
-    /// fraction, counter for each event. The first append of a delivery (a token the log has not seen) starts
-    /// with its attempt boundary. Returns {'ok', last sequence}, {'finished', status} or {'lost'}.
-    static let appendEventsBody = """
-        local id = ARGV[1]
-        local existing = redis.call('GET', p .. 'res:' .. id)
-        if existing then return {'finished', status_of(existing)} end
-        if redis.call('HGET', p .. 'req:' .. id, 't') ~= ARGV[2] then return {'lost'} end
-        local count = tonumber(ARGV[6])
-        local log = p .. 'evl:' .. id
-        if count == 0 then return {'ok', redis.call('HGET', log, 'l') or '0'} end
-        local now = now_ms()
-        local last = 0
-        if redis.call('HGET', log, 'k') ~= ARGV[2] then
-          append_event(id, 'attempt', '', '', '', ARGV[5], tonumber(ARGV[3]), now)
-          redis.call('HSET', log, 'k', ARGV[2])
-        end
-        for i = 0, count - 1 do
-          local b = 7 + i * 5
-          last = append_event(id, ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4], tonumber(ARGV[3]), now)
-        end
-        notify_events(id, tonumber(ARGV[4]))
-        return {'ok', tostring(last)}
-        """
-
-    /// ARGV: id, after, limit. Returns {0} for an unknown id, else {1, last, trimmed, entries, response or nil}.
-    static let eventsBody = """
-        local id = ARGV[1]
-        local res = redis.call('GET', p .. 'res:' .. id)
-        if not res and redis.call('EXISTS', p .. 'req:' .. id) == 0 then return {0} end
-        local log = redis.call('HMGET', p .. 'evl:' .. id, 'l', 't')
-        local entries = {}
-        if tonumber(ARGV[3]) > 0 then
-          entries = redis.call('XRANGE', p .. 'ev:' .. id, ARGV[2] .. '-2', '+', 'COUNT', ARGV[3])
-        end
-        return {1, log[1] or '0', log[2] or '0', entries, res or false}
         """
 }

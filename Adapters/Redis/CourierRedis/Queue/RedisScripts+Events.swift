@@ -1,0 +1,47 @@
+/// The scripts of streamed events, shared by both wake modes (see ``RedisScripts``).
+extension RedisScripts {
+    /// ARGV: id, lease token, events kept, response TTL ms, attempt, event count, then kind, name, data,
+    /// fraction, counter for each event. The first append of a delivery (a token the log has not seen) starts
+    /// with its attempt boundary. Returns {'ok', last sequence}, {'finished', status} or {'lost'}.
+    static let appendEventsBody = """
+        local id = ARGV[1]
+        local existing = redis.call('GET', p .. 'res:' .. id)
+        if existing then return {'finished', status_of(existing)} end
+        if redis.call('HGET', p .. 'req:' .. id, 't') ~= ARGV[2] then return {'lost'} end
+        local count = tonumber(ARGV[6])
+        local log = p .. 'evl:' .. id
+        if count == 0 then return {'ok', redis.call('HGET', log, 'l') or '0'} end
+        local now = now_ms()
+        local last = 0
+        if redis.call('HGET', log, 'k') ~= ARGV[2] then
+          append_event(id, 'attempt', '', '', '', ARGV[5], tonumber(ARGV[3]), now)
+          redis.call('HSET', log, 'k', ARGV[2])
+        end
+        local progress = nil
+        for i = 0, count - 1 do
+          local b = 7 + i * 5
+          last = append_event(id, ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4], tonumber(ARGV[3]), now)
+          if ARGV[b] == 'progress' then progress = b end
+        end
+        redis.call('HSET', log, 'u', now)
+        if progress then
+          redis.call('HSET', log, 'pa', ARGV[5], 'pf', ARGV[progress + 3], 'pm', ARGV[progress + 1],
+            'pc', ARGV[progress + 4])
+        end
+        notify_events(id, tonumber(ARGV[4]))
+        return {'ok', tostring(last)}
+        """
+
+    /// ARGV: id, after, limit. Returns {0} for an unknown id, else {1, last, trimmed, entries, response or nil}.
+    static let eventsBody = """
+        local id = ARGV[1]
+        local res = redis.call('GET', p .. 'res:' .. id)
+        if not res and redis.call('EXISTS', p .. 'req:' .. id) == 0 then return {0} end
+        local log = redis.call('HMGET', p .. 'evl:' .. id, 'l', 't')
+        local entries = {}
+        if tonumber(ARGV[3]) > 0 then
+          entries = redis.call('XRANGE', p .. 'ev:' .. id, ARGV[2] .. '-2', '+', 'COUNT', ARGV[3])
+        end
+        return {1, log[1] or '0', log[2] or '0', entries, res or false}
+        """
+}

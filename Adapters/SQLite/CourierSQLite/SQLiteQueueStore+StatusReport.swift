@@ -1,0 +1,51 @@
+import Courier
+import Foundation
+
+/// The SQL of ``SQLiteQueueBackend/statusReport(of:)``. Runs inside a read transaction the caller opened.
+extension SQLiteQueueStore {
+    private var queueName: SQLiteValue { .text(configuration.queueName) }
+
+    /// The status report of `id`: its state, times and the newest progress of its latest delivery.
+    func statusReport(_ id: CorrelationID, _ db: SQLiteConnection) throws -> RequestStatusReport {
+        let key: [SQLiteValue] = [queueName, .text(id.rawValue)]
+        let state = try status(id, db)
+        let times: [SQLiteValue]
+        switch state {
+        case .unknown: return .unknown
+        case .finished:
+            times =
+                try db.query(
+                    """
+                    SELECT submitted_at, started_at, started_attempt, stored_at FROM courier_responses
+                    WHERE queue = ? AND id = ?
+                    """, key
+                ).first ?? []
+        case .pending, .running:
+            times =
+                try db.query(
+                    "SELECT submitted_at, started_at, started_attempt, NULL FROM courier_requests WHERE queue = ? AND id = ?",
+                    key
+                ).first ?? []
+        }
+        let log = try db.query(
+            """
+            SELECT updated_at, progress_attempt, progress_fraction, progress_message, progress_counter
+            FROM courier_event_logs WHERE queue = ? AND id = ?
+            """, key
+        ).first
+        func date(_ value: SQLiteValue?) -> Date? { value?.real.map { Date(timeIntervalSince1970: $0) } }
+        let attempt = times.count > 2 ? times[2].integer.map { Int($0) } : nil
+        var progress: RequestProgress?
+        if let log, let progressAttempt = log[1].integer, attempt == Int(progressAttempt) {
+            progress = RequestProgress(
+                fraction: log[2].real, message: log[3].text, counter: log[4].integer.map { Int($0) })
+        }
+        let submitted = date(times.first)
+        let started = date(times.count > 1 ? times[1] : nil)
+        let finished = date(times.count > 3 ? times[3] : nil)
+        let updated = [submitted, started, date(log?[0]), finished].compactMap { $0 }.max()
+        return RequestStatusReport(
+            state: state, attempt: attempt, progress: progress, submittedAt: submitted, startedAt: started,
+            updatedAt: updated, finishedAt: finished)
+    }
+}
