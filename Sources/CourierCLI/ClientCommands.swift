@@ -108,25 +108,6 @@ let environmentNote = """
     SQLITE_PATH or REDIS_URL and QUEUE_NAME; 'courier --help' lists every variable and its default.
     """
 
-/// `courier status ID`.
-struct StatusCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "status",
-        abstract: "Print a request's state: unknown, pending, running (attempt N), or how it finished.",
-        discussion: "Opens the queue read-only: nothing is created or changed. \(environmentNote)")
-
-    @Argument(help: "The correlation id.")
-    var id: String
-
-    func run() async throws {
-        let correlationID = try CorrelationID(id)
-        let state = try await BackendFactory.withSharedBackend(for: "status", readOnly: true) {
-            try await $0.status(of: correlationID)
-        }
-        try StandardOutput.line(state.description)
-    }
-}
-
 /// `courier cancel ID`.
 struct CancelCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

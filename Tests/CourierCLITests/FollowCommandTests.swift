@@ -57,6 +57,19 @@ struct FollowCommandTests {
         let again = try await CourierExecutable.run(
             ["follow", request.correlationID.rawValue, "--after", "100"], environment: environment)
         #expect(again.exitCode == 0 && again.standardOutput.isEmpty, "\(again.standardError)")
+
+        // The status report keeps the progress and the times of the finished request.
+        let status = try await CourierExecutable.run(
+            ["status", request.correlationID.rawValue, "--json"], environment: environment)
+        #expect(status.exitCode == 0, "\(status.standardError)")
+        let report = try #require(
+            try JSONSerialization.jsonObject(with: Data(status.standardOutput.utf8)) as? [String: Any])
+        #expect(report["state"] as? String == "completed" && report["attempt"] as? Int == 1, "\(report)")
+        let progress = report["progress"] as? [String: Any]
+        #expect(progress?["fraction"] as? Double == 0.5 && progress?["message"] as? String == "thinking", "\(report)")
+        for field in ["submitted_at", "started_at", "updated_at", "finished_at"] {
+            #expect((report[field] as? String)?.hasSuffix("Z") == true, "\(field) in \(report)")
+        }
     }
 
     @Test func submitStreamExitsOneForAFailedRequestAndFollowRefusesUnknownIDs() async throws {
