@@ -1,5 +1,6 @@
 import Courier
 import Foundation
+import Logging
 import Subprocess
 import SystemPackage
 
@@ -60,35 +61,61 @@ struct ExecHandler: Sendable {
         }
     }
 
-    /// Runs the command for one request.
+    /// Runs the command for one request. With `events` (a streaming handler), every piece of the command's
+    /// standard output is also written as a chunk as soon as it is read, and the lines it writes to file
+    /// descriptor 3 become progress (see ``ExecProgressChannel``); the response is still its whole output.
     /// - Throws: ``ExecFailure`` when the command cannot start or exits unsuccessfully;
     ///   `PermanentHandlerError` when its output is over ``outputLimit``. Cancelling the task stops the command's whole
     ///   process group (SIGTERM, then SIGKILL).
-    func handle(_ request: QueueRequest) async throws -> Data {
+    func handle(
+        _ request: QueueRequest, events: RequestEventWriter? = nil, logger: Logger? = nil
+    ) async throws -> Data {
         var platform = PlatformOptions()
         platform.processGroupID = 0
         platform.teardownSequence = [
             .gracefulShutDown(allowedDurationToNextStep: .seconds(ExecSupervisor.stopGrace + 2))
         ]
         let input = try Self.temporaryFile(holding: request.payload)
+        var environment: [Environment.Key: String?] = ["COURIER_CORRELATION_ID": request.correlationID.rawValue]
+        let progress = try events.map { _ in try ExecProgressChannel() }
+        if progress != nil { environment["COURIER_PROGRESS_FD"] = String(ExecSupervisor.progressDescriptor) }
+        let executable = Executable.path(FilePath(supervisor))
+        let arguments = Arguments(
+            ExecSupervisor.arguments(worker: getpid(), progress: progress?.path, command: command))
         let status: TerminationStatus
         let output: Data
         let errorText: String
         do {
-            let result = try await Subprocess.run(
-                .path(FilePath(supervisor)),
-                arguments: Arguments(ExecSupervisor.arguments(worker: getpid(), command: command)),
-                environment: .inherit.updating(["COURIER_CORRELATION_ID": request.correlationID.rawValue]),
-                platformOptions: platform,
-                input: .fileDescriptor(input, closeAfterSpawningProcess: true),
-                output: .bytes(limit: outputLimit), error: .string(limit: 4096))
-            status = result.terminationStatus
-            output = Data(result.standardOutput)
-            errorText = result.standardError
+            if let events, let progress {
+                let reporter = Task { await Self.report(progress, to: events, logger: logger) }
+                defer { reporter.cancel() }
+                let result: ExecutionResult<Data, SequenceOutput, StringOutput<UTF8>>
+                do {
+                    result = try await Subprocess.run(
+                        executable, arguments: arguments, environment: .inherit.updating(environment),
+                        platformOptions: platform, input: .fileDescriptor(input, closeAfterSpawningProcess: true),
+                        output: .sequence, error: .string(limit: 4096)
+                    ) { execution in
+                        try await streamOutput(execution.standardOutput, to: events)
+                    }
+                } catch {
+                    await progress.close()
+                    throw error
+                }
+                await progress.close()
+                await reporter.value
+                (status, output, errorText) = (result.terminationStatus, result.closureResult, result.standardError)
+            } else {
+                let result = try await Subprocess.run(
+                    executable, arguments: arguments, environment: .inherit.updating(environment),
+                    platformOptions: platform, input: .fileDescriptor(input, closeAfterSpawningProcess: true),
+                    output: .bytes(limit: outputLimit), error: .string(limit: 4096))
+                (status, output, errorText) = (
+                    result.terminationStatus, Data(result.standardOutput), result.standardError
+                )
+            }
         } catch let error as SubprocessError where error.code == .outputLimitExceeded {
-            throw PermanentHandlerError(
-                "'\(commandLine)' wrote more than \(outputLimit) bytes, over the queue's payload limit, so its "
-                    + "response cannot be stored")
+            throw outputTooLarge
         }
         // Stopped (timeout, cancellation, shutdown): whatever the command wrote is not an answer.
         try Task.checkCancellation()
@@ -99,6 +126,39 @@ struct ExecHandler: Sendable {
                     + (detail.isEmpty ? "" : ": \(detail.split(separator: "\n").last ?? "")"))
         }
         return output
+    }
+
+    /// Collects the command's standard output, writing each piece as a chunk as soon as it is read.
+    private func streamOutput(_ pieces: SubprocessOutputSequence, to events: RequestEventWriter) async throws -> Data {
+        var output = Data()
+        for try await buffer in pieces {
+            let piece = buffer.withUnsafeBytes { Data($0) }
+            if output.count + piece.count > outputLimit { throw outputTooLarge }
+            output.append(piece)
+            try await events.write(piece)
+        }
+        return output
+    }
+
+    private var outputTooLarge: PermanentHandlerError {
+        PermanentHandlerError(
+            "'\(commandLine)' wrote more than \(outputLimit) bytes, over the queue's payload limit, so its "
+                + "response cannot be stored")
+    }
+
+    /// Turns the command's progress lines into progress events; a line that is not progress is logged and skipped.
+    private static func report(
+        _ channel: ExecProgressChannel, to events: RequestEventWriter, logger: Logger?
+    ) async {
+        for await line in channel.lines {
+            switch line {
+            case .progress(let progress):
+                try? await events.progress(
+                    fraction: progress.fraction, message: progress.message, counter: progress.counter)
+            case .invalid(let reason):
+                logger?.warning("an exec handler's progress line was skipped", metadata: ["reason": "\(reason)"])
+            }
+        }
     }
 
     private var commandLine: String { command.joined(separator: " ") }

@@ -15,7 +15,11 @@ struct WorkerCommand: AsyncParsableCommand {
             standard output is the response payload and a non-zero exit fails the attempt (it is retried, then \
             answered as failed). A command that cannot be found is reported at start. When a handler is stopped \
             (timeout, cancellation, shutdown) or the worker dies, the command and everything it started get \
-            SIGTERM, then SIGKILL 3 s later. A worker whose queue is unreachable at start waits and retries. \
+            SIGTERM, then SIGKILL 3 s later. With --stream, each piece of the command's standard output is also \
+            sent as a chunk as soon as it is written, and each line it writes to file descriptor 3 \
+            (COURIER_PROGRESS_FD) becomes progress: one JSON object per line, {"fraction": 0.4, "message": \
+            "validating", "counter": 2}, every field optional; other lines are logged and skipped. A worker whose \
+            queue is unreachable at start waits and retries. \
             \(environmentNote)
             """
     )
@@ -38,6 +42,9 @@ struct WorkerCommand: AsyncParsableCommand {
             """)
     var handlerTimeout: Double?
 
+    @Flag(help: "With --handler exec: stream the command's output as chunks and its fd 3 lines as progress.")
+    var stream = false
+
     @OptionGroup var metrics: MetricsOptions
 
     @Argument(parsing: .postTerminator, help: "The command run per request by --handler exec.")
@@ -50,6 +57,9 @@ struct WorkerCommand: AsyncParsableCommand {
         }
         if handler != .exec && !command.isEmpty {
             throw ValidationError("a command after '--' needs --handler exec")
+        }
+        if handler != .exec && stream {
+            throw ValidationError("--stream needs --handler exec (the bench handler always streams)")
         }
     }
 
@@ -70,6 +80,7 @@ struct WorkerCommand: AsyncParsableCommand {
             handlerTimeout: timeout)
         configuration.eventFlushInterval = try environment.eventFlushInterval()
         try BackendFactory.checkLimits(environment)  // refuse bad limits before waiting for the store
+        let logger = Logger(label: "courier.worker")
         let work: Worker.StreamingHandler
         switch handler {
         case .echo: work = { request, _ in request.payload }
@@ -77,9 +88,11 @@ struct WorkerCommand: AsyncParsableCommand {
         case .exec:
             let exec = ExecHandler(command: command, outputLimit: queue.maxPayloadBytes)
             try exec.checkCommand()
-            work = { request, _ in try await exec.handle(request) }
+            let streamOutput = stream
+            work = { request, events in
+                try await exec.handle(request, events: streamOutput ? events : nil, logger: logger)
+            }
         }
-        let logger = Logger(label: "courier.worker")
         let service = WorkerService(
             environment: environment, configuration: configuration, handlerName: handler.rawValue, handler: work,
             metrics: metrics, logger: logger)

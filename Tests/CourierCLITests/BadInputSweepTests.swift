@@ -41,6 +41,7 @@ struct BadInputSweepTests {
         Case(arguments: ["worker", "--handler-timeout", "1e20"], mentions: ["--handler-timeout", "604,800"]),
         Case(arguments: ["worker", "--metrics-port", "70000"], mentions: ["--metrics-port"]),
         Case(arguments: ["worker", "--handler", "exec"], mentions: ["needs a command"]),
+        Case(arguments: ["worker", "--stream"], mentions: ["--stream needs --handler exec"]),
         Case(arguments: ["worker", "--handler", "bogus"], mentions: ["bogus"]),
         Case(arguments: ["worker", "--handler", "exec", "--", "no-such-command-xyz"], mentions: ["not found"]),
         Case(arguments: ["worker", "--handler", "exec", "--", "./missing.sh"], mentions: ["does not exist"]),

@@ -31,7 +31,8 @@ struct ExecHandlerTests {
 
     @Test func aWorkerWithAnExecHandlerAnswersThroughTheQueue() async throws {
         let backend = try MemoryQueueBackend(configuration: .init(queueName: "exec-\(UUID().uuidString.prefix(8))"))
-        let worker = Worker(backend: backend, handler: ExecHandler.testing(["rev"]).handle)
+        let exec = ExecHandler.testing(["rev"])
+        let worker = Worker(backend: backend) { request in try await exec.handle(request) }
         let running = Task { try await worker.run() }
         defer { running.cancel() }
         let response = try await backend.send(QueueRequest(payload: Data("abc\n".utf8)), timeout: .seconds(30))
