@@ -110,7 +110,7 @@ extension RedisQueueBackend {
         }
         let channel = makeRedisWakeChannel(
             wakeMode, connection: connection, store: store, commands: commands, logger: logger, deliver: deliver,
-            hasWaiters: { waiters.count > 0 }, reconnected: reconnected)
+            hasWaiters: { waiters.count > 0 }, isWaitedOn: { waiters.isWaiting(on: $0) }, reconnected: reconnected)
         stop.channel = channel
         return channel
     }

@@ -117,7 +117,7 @@ public final class RedisQueueBackend: QueueBackend {
         }
         let channel = makeRedisWakeChannel(
             wakeMode, connection: connection, store: store, commands: commands, logger: logger, deliver: deliver,
-            hasWaiters: { waiters.count > 0 }, reconnected: reconnected)
+            hasWaiters: { waiters.count > 0 }, isWaitedOn: { waiters.isWaiting(on: $0) }, reconnected: reconnected)
         settle.channel.withLock { $0 = channel }
         self.channel = channel
         let eventWaiters = RedisEventWaiters(timeouts: timeouts)

@@ -24,14 +24,18 @@ final class RedisPubSubChannel: RedisWakeChannel {
     }
 
     private let shared = Shared()
+    private let isWaitedOn: @Sendable (CorrelationID) -> Bool
 
     /// - Parameters:
     ///   - deliver: called with every response, or event announcement, published for a watched id.
+    ///   - isWaitedOn: whether a waiter on an id is registered (checked before unsubscribing it).
     ///   - reconnected: called after the subscriber connection was re-established (messages may have been lost).
     init(
         options: RedisConnectionOptions, store: RedisQueueStore, commands: RedisConnection,
-        deliver: @escaping @Sendable (RedisWakeMessage) -> Void, reconnected: @escaping @Sendable () -> Void
+        deliver: @escaping @Sendable (RedisWakeMessage) -> Void,
+        isWaitedOn: @escaping @Sendable (CorrelationID) -> Bool, reconnected: @escaping @Sendable () -> Void
     ) {
+        self.isWaitedOn = isWaitedOn
         self.keys = store.keys
         self.store = store
         self.commands = commands
@@ -82,24 +86,23 @@ final class RedisPubSubChannel: RedisWakeChannel {
         let connection = try await subscriber.get()
         let channel = keys.channel(id)
         await withCheckedContinuation { continuation in
+            // Sent under the lock, so SUBSCRIBE and UNSUBSCRIBE reach the server in the order the lock saw them.
             shared.state.withLock { state in
                 state.subscribed.insert(channel)
                 state.confirmations[channel, default: []].append(continuation)
+                connection.sendWithoutReply(RedisCommand(["SUBSCRIBE", .string(channel)]))
             }
-            connection.sendWithoutReply(RedisCommand(["SUBSCRIBE", .string(channel)]))
         }
         return try await store.response(id, on: commands)
     }
 
     func stopWatching(_ id: CorrelationID, answered: Bool) {
         let channel = keys.channel(id)
-        let wasSubscribed = shared.state.withLock { $0.subscribed.remove(channel) != nil }
-        guard wasSubscribed else { return }
-        let unsubscribe = RedisCommand(["UNSUBSCRIBE", .string(channel)])
-        if let connection = subscriber.open {
-            connection.sendWithoutReply(unsubscribe)  // the usual case: no task per finished wait
-        } else {
-            Task { try? await subscriber.get().sendWithoutReply(unsubscribe) }
+        let connection = subscriber.open
+        shared.state.withLock { state in
+            guard !isWaitedOn(id), state.subscribed.remove(channel) != nil else { return }
+            // Without an open connection nothing needs undoing: a reconnect subscribes only what is in the set.
+            connection?.sendWithoutReply(RedisCommand(["UNSUBSCRIBE", .string(channel)]))
         }
     }
 

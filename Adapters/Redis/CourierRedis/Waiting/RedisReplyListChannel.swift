@@ -18,14 +18,16 @@ final class RedisReplyListChannel: RedisWakeChannel {
     private let list: String
     private let deliver: @Sendable (RedisWakeMessage) -> Void
     private let hasWaiters: @Sendable () -> Bool
+    private let isWaitedOn: @Sendable (CorrelationID) -> Bool
     private let logger: Logger
     private let state = Mutex<(registered: Set<CorrelationID>, popping: Bool, closed: Bool)>(([], false, false))
 
     init(
         options: RedisConnectionOptions, store: RedisQueueStore, commands: RedisConnection, logger: Logger,
         deliver: @escaping @Sendable (RedisWakeMessage) -> Void, hasWaiters: @escaping @Sendable () -> Bool,
-        reconnected: @escaping @Sendable () -> Void
+        isWaitedOn: @escaping @Sendable (CorrelationID) -> Bool, reconnected: @escaping @Sendable () -> Void
     ) {
+        self.isWaitedOn = isWaitedOn
         self.store = store
         self.commands = commands
         self.deliver = deliver
@@ -44,9 +46,13 @@ final class RedisReplyListChannel: RedisWakeChannel {
     }
 
     func stopWatching(_ id: CorrelationID, answered: Bool) {
-        guard state.withLock({ $0.registered.remove(id) != nil }), !answered else { return }
         let key = store.keys.watchers(id)
-        Task { [commands, list] in _ = try? await commands.send(RedisCommand(["SREM", .string(key), .string(list)])) }
+        state.withLock { state in
+            guard !isWaitedOn(id), state.registered.remove(id) != nil, !answered else { return }
+            // Queued under the lock: a later waiter's registration (queued on the same connection after its
+            // `startWatching` took this lock) always follows this removal.
+            commands.sendWithoutReply(RedisCommand(["SREM", .string(key), .string(list)]))
+        }
     }
 
     var openSubscriptions: Int { state.withLock { $0.registered.count } }

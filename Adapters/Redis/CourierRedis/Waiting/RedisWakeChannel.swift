@@ -9,7 +9,9 @@ protocol RedisWakeChannel: Sendable {
     /// published-before-subscribe race). Returns that response if there is one.
     func startWatching(_ id: CorrelationID, for time: Duration) async throws -> QueueResponse?
 
-    /// Stops listening for `id`; `answered` is true when its response arrived.
+    /// Stops listening for `id` (`answered` is true when its response arrived), unless a waiter on `id` joined
+    /// since the caller saw the last one leave: the check and the unsubscribe happen under the channel's lock, in
+    /// order with every `startWatching`, so a new waiter's watch is never undone by an old waiter's stop.
     func stopWatching(_ id: CorrelationID, answered: Bool)
 
     /// Subscriptions or registrations currently held (for leak checks).
@@ -40,15 +42,17 @@ enum RedisWakeMessage: Sendable {
 func makeRedisWakeChannel(
     _ mode: RedisWakeMode, connection: RedisConnectionOptions, store: RedisQueueStore, commands: RedisConnection,
     logger: Logger, deliver: @escaping @Sendable (RedisWakeMessage) -> Void,
-    hasWaiters: @escaping @Sendable () -> Bool, reconnected: @escaping @Sendable () -> Void
+    hasWaiters: @escaping @Sendable () -> Bool, isWaitedOn: @escaping @Sendable (CorrelationID) -> Bool,
+    reconnected: @escaping @Sendable () -> Void
 ) -> any RedisWakeChannel {
     switch mode {
     case .pubSub:
         RedisPubSubChannel(
-            options: connection, store: store, commands: commands, deliver: deliver, reconnected: reconnected)
+            options: connection, store: store, commands: commands, deliver: deliver, isWaitedOn: isWaitedOn,
+            reconnected: reconnected)
     case .list:
         RedisReplyListChannel(
             options: connection, store: store, commands: commands, logger: logger, deliver: deliver,
-            hasWaiters: hasWaiters, reconnected: reconnected)
+            hasWaiters: hasWaiters, isWaitedOn: isWaitedOn, reconnected: reconnected)
     }
 }
