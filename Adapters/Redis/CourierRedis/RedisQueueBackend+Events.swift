@@ -65,10 +65,7 @@ extension RedisQueueBackend {
     /// wakes the waiter at once when there is already something after `sequence`.
     private func watchEvents(_ id: CorrelationID, after sequence: UInt64, token: UInt64, for time: Duration) async {
         do {
-            if try await eventChannel.startWatching(id, for: time) != nil {
-                if eventWaiters.wakeAll(id) { eventChannel.stopWatching(id, answered: false) }
-                return
-            }
+            try await eventChannel.startWatchingEvents(id, for: time)
             let page = try await store.eventPage(id, after: sequence, limit: 0, on: commands)
             if page == nil || page?.finalResponse != nil {
                 if eventWaiters.finish(id, token: token, with: .success(true)) {

@@ -32,6 +32,9 @@ public struct RequestEventSequence: AsyncSequence, Sendable {
         var position: UInt64
         var buffered: [RequestEventElement] = []
         var finished = false
+        /// Whether the last read reached the newest event of a log without a final response: the next read waits
+        /// first (a read at once would find nothing).
+        var caughtUp = false
         /// How many events one read asks for.
         private let pageSize = 256
         /// How long one wait lasts before the reader looks again (a safety net; wake-ups are pushed).
@@ -50,6 +53,10 @@ public struct RequestEventSequence: AsyncSequence, Sendable {
         }
 
         private mutating func fill() async throws {
+            if caughtUp {
+                caughtUp = false
+                _ = try await backend.waitForEvents(of: correlationID, after: position, timeout: waitSlice)
+            }
             guard let page = try await backend.readEvents(of: correlationID, after: position, limit: pageSize)
             else {
                 throw CourierError(.notFound, "no request with correlation id \(correlationID)")
@@ -63,7 +70,10 @@ public struct RequestEventSequence: AsyncSequence, Sendable {
                 buffered.append(.event(record))
                 position = Swift.max(position, record.sequence)
             }
-            if !buffered.isEmpty { return }
+            if !buffered.isEmpty {
+                caughtUp = page.finalResponse == nil && position >= page.lastSequence
+                return
+            }
             if let response = page.finalResponse, position >= page.lastSequence {
                 buffered.append(.final(response))
                 finished = true

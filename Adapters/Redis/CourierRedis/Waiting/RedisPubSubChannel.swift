@@ -9,6 +9,8 @@ final class RedisPubSubChannel: RedisWakeChannel {
     private struct Subscriptions {
         /// Channels this process should be subscribed to (re-subscribed after a reconnect).
         var subscribed: Set<String> = []
+        /// Subscribed channels whose subscription the server confirmed on the current connection.
+        var confirmed: Set<String> = []
         /// Callers waiting for a channel's subscribe confirmation, in the order they sent `SUBSCRIBE`.
         var confirmations: [String: Deque<CheckedContinuation<Void, Never>>] = [:]
     }
@@ -56,6 +58,7 @@ final class RedisPubSubChannel: RedisWakeChannel {
                         }
                     case "subscribe":
                         let waiter = shared.state.withLock { state in
+                            if state.subscribed.contains(channel) { state.confirmed.insert(channel) }
                             let first = state.confirmations[channel]?.popFirst()
                             if state.confirmations[channel]?.isEmpty == true { state.confirmations[channel] = nil }
                             return first
@@ -67,6 +70,7 @@ final class RedisPubSubChannel: RedisWakeChannel {
                 },
                 onConnect: {
                     let (channels, abandoned) = shared.state.withLock { state in
+                        state.confirmed = []
                         let abandoned = state.confirmations.filter { !state.subscribed.contains($0.key) }
                         for channel in abandoned.keys { state.confirmations[channel] = nil }
                         return (Array(state.subscribed), abandoned.values.flatMap { $0 })
@@ -85,6 +89,20 @@ final class RedisPubSubChannel: RedisWakeChannel {
     func startWatching(_ id: CorrelationID, for time: Duration) async throws -> QueueResponse? {
         let connection = try await subscriber.get()
         let channel = keys.channel(id)
+        await subscribe(channel, on: connection)
+        return try await store.response(id, on: commands)
+    }
+
+    func startWatchingEvents(_ id: CorrelationID, for time: Duration) async throws {
+        let connection = try await subscriber.get()
+        let channel = keys.channel(id)
+        // A follower waits again after every wake-up; a watch that stayed in place needs no new SUBSCRIBE.
+        if shared.state.withLock({ $0.confirmed.contains(channel) }) { return }
+        await subscribe(channel, on: connection)
+    }
+
+    /// Sends `SUBSCRIBE` and waits for the server's confirmation.
+    private func subscribe(_ channel: String, on connection: RedisConnection) async {
         await withCheckedContinuation { continuation in
             // Sent under the lock, so SUBSCRIBE and UNSUBSCRIBE reach the server in the order the lock saw them.
             shared.state.withLock { state in
@@ -93,7 +111,6 @@ final class RedisPubSubChannel: RedisWakeChannel {
                 connection.sendWithoutReply(RedisCommand(["SUBSCRIBE", .string(channel)]))
             }
         }
-        return try await store.response(id, on: commands)
     }
 
     func stopWatching(_ id: CorrelationID, answered: Bool) {
@@ -101,6 +118,7 @@ final class RedisPubSubChannel: RedisWakeChannel {
         let connection = subscriber.open
         shared.state.withLock { state in
             guard !isWaitedOn(id), state.subscribed.remove(channel) != nil else { return }
+            state.confirmed.remove(channel)
             // Without an open connection nothing needs undoing: a reconnect subscribes only what is in the set.
             connection?.sendWithoutReply(RedisCommand(["UNSUBSCRIBE", .string(channel)]))
         }

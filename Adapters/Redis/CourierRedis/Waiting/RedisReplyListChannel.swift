@@ -45,6 +45,11 @@ final class RedisReplyListChannel: RedisWakeChannel {
         return try await store.watch(id, list: list, for: time, on: commands)
     }
 
+    func startWatchingEvents(_ id: CorrelationID, for time: Duration) async throws {
+        // The registration is the script that also looks for a response, and it renews the registration's TTL.
+        _ = try await startWatching(id, for: time)
+    }
+
     func stopWatching(_ id: CorrelationID, answered: Bool) {
         let key = store.keys.watchers(id)
         state.withLock { state in

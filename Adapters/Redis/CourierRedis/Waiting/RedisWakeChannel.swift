@@ -9,6 +9,10 @@ protocol RedisWakeChannel: Sendable {
     /// published-before-subscribe race). Returns that response if there is one.
     func startWatching(_ id: CorrelationID, for time: Duration) async throws -> QueueResponse?
 
+    /// Starts listening for `id` without looking for a stored response (an event reader reads the log, which
+    /// carries it). Returns at once when the id is already watched and the watch is in place.
+    func startWatchingEvents(_ id: CorrelationID, for time: Duration) async throws
+
     /// Stops listening for `id` (`answered` is true when its response arrived), unless a waiter on `id` joined
     /// since the caller saw the last one leave: the check and the unsubscribe happen under the channel's lock, in
     /// order with every `startWatching`, so a new waiter's watch is never undone by an old waiter's stop.
