@@ -10,6 +10,10 @@ final class MemoryEventLog: @unchecked Sendable {  // Mutated only under the que
     var trimmedThrough: UInt64 = 0
     /// The lease token of the delivery that appended last; a new one starts with an attempt boundary.
     var deliveryToken: String?
+    /// When the last append happened (seconds since the reference date), for status reports.
+    var updatedAt: Double = 0
+    /// The newest progress and the attempt that reported it, for status reports (trimming keeps it).
+    var progress: (value: RequestProgress, attempt: Int)?
 
     /// Appends `event` with the next sequence number, trimming the oldest beyond `limit`.
     func append(_ event: RequestEvent, limit: Int) -> UInt64 {

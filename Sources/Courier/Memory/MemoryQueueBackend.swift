@@ -218,12 +218,14 @@ public final class MemoryQueueBackend: QueueBackend {
         try mutate { state, now, _ in
             try state.checkOpen()
             if let record = state.records[correlationID] {
-                if case .leased = record.phase { return record.timeline.report(.running(attempt: record.attempt)) }
-                return record.timeline.report(.pending(attempt: record.attempt))
+                if case .leased = record.phase {
+                    return record.timeline.report(.running(attempt: record.attempt), events: record.events)
+                }
+                return record.timeline.report(.pending(attempt: record.attempt), events: record.events)
             }
             guard let stored = state.responses[correlationID], stored.expiresAt > now else { return .unknown }
             let finished = RequestState.finished(stored.response.status)
-            return stored.timeline?.report(finished) ?? RequestStatusReport(state: finished)
+            return stored.timeline?.report(finished, events: stored.events) ?? RequestStatusReport(state: finished)
         }
     }
 

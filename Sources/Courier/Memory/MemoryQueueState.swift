@@ -217,7 +217,11 @@ struct MemoryQueueState {
             log.deliveryToken = lease.token
         }
         for event in events { _ = log.append(event, limit: configuration.maxEventsPerRequest) }
-        if !events.isEmpty { records[id]?.timeline.appended(events, attempt: lease.attempt, at: Date()) }
+        if !events.isEmpty { log.updatedAt = Date().timeIntervalSinceReferenceDate }
+        for case .progress(let value) in events.reversed() {
+            log.progress = (value, lease.attempt)
+            break
+        }
         if !events.isEmpty { wakeEventWaiters(of: id, effects: &effects) }
         return log.lastSequence
     }

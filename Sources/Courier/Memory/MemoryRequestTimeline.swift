@@ -1,45 +1,33 @@
 import Foundation
 
-/// When each step of one request's life happened in a ``MemoryQueueBackend``, and its latest progress: what
-/// ``MemoryQueueBackend/statusReport(of:)`` reports beside the state. Kept with the request, then with its
-/// response until the response expires.
+/// When each step of one request's life happened in a ``MemoryQueueBackend``: what
+/// ``MemoryQueueBackend/statusReport(of:)`` reports beside the state and the progress (which its event log keeps).
+/// Kept with the request, then with its response until the response expires; 32 bytes, so a request that never
+/// asks for a report costs its record little.
 struct MemoryRequestTimeline {
-    var submittedAt: Date
-    var startedAt: Date?
-    var startedAttempt: Int?
-    var updatedAt: Date
-    var finishedAt: Date?
-    /// The newest progress, and the attempt that appended it (a later delivery does not inherit it).
-    var progress: (value: RequestProgress, attempt: Int)?
+    /// Seconds since the reference date; 0 for a step that did not happen.
+    private var submitted: Double
+    private var started: Double = 0
+    private var finished: Double = 0
+    /// The attempt of the latest delivery; 0 when never delivered.
+    private(set) var startedAttempt = 0
 
-    init(submittedAt: Date) {
-        self.submittedAt = submittedAt
-        self.updatedAt = submittedAt
-    }
+    init(submittedAt: Date) { submitted = submittedAt.timeIntervalSinceReferenceDate }
 
     mutating func started(attempt: Int, at time: Date) {
-        startedAt = time
+        started = time.timeIntervalSinceReferenceDate
         startedAttempt = attempt
-        updatedAt = time
     }
 
-    mutating func appended(_ events: [RequestEvent], attempt: Int, at time: Date) {
-        updatedAt = time
-        for case .progress(let value) in events.reversed() {
-            progress = (value, attempt)
-            break
-        }
-    }
+    mutating func finished(at time: Date) { finished = time.timeIntervalSinceReferenceDate }
 
-    mutating func finished(at time: Date) {
-        finishedAt = time
-        updatedAt = time
-    }
-
-    func report(_ state: RequestState) -> RequestStatusReport {
-        RequestStatusReport(
-            state: state, attempt: startedAttempt,
-            progress: progress.flatMap { $0.attempt == startedAttempt ? $0.value : nil }, submittedAt: submittedAt,
-            startedAt: startedAt, updatedAt: updatedAt, finishedAt: finishedAt)
+    func report(_ state: RequestState, events: MemoryEventLog?) -> RequestStatusReport {
+        func date(_ seconds: Double) -> Date? { seconds == 0 ? nil : Date(timeIntervalSinceReferenceDate: seconds) }
+        let updated = max(submitted, started, finished, events?.updatedAt ?? 0)
+        let progress = events?.progress.flatMap { $0.attempt == startedAttempt ? $0.value : nil }
+        return RequestStatusReport(
+            state: state, attempt: startedAttempt == 0 ? nil : startedAttempt, progress: progress,
+            submittedAt: date(submitted), startedAt: date(started), updatedAt: date(updated),
+            finishedAt: date(finished))
     }
 }

@@ -186,21 +186,25 @@ struct RedisQueueStore: Sendable {
     }
 
     func statusReport(_ id: CorrelationID, on connection: RedisConnection) async throws -> RequestStatusReport {
-        let parts = (try await run(scripts.statusReport, connection, [.string(id.rawValue)]).array ?? []).map {
-            $0.string ?? $0.integer.map(String.init) ?? ""
-        }
+        let reply = try await run(scripts.statusReport, connection, [.string(id.rawValue)]).array ?? []
+        var parts = reply.map { $0.string ?? $0.integer.map(String.init) ?? "" }
         guard parts.count == 11 else {
             if parts.first == "unknown" { return .unknown }
             throw CourierError(.storageFailure, "unexpected reply to a status report: \(parts)")
         }
-        func date(_ index: Int) -> Date? { Double(parts[index]).map { Date(timeIntervalSince1970: $0 / 1000) } }
-        let attempt = Int(parts[1]) ?? 1
         let state: RequestState
-        switch parts[0] {
-        case "q", "w": state = .pending(attempt: attempt)
-        case "l": state = .running(attempt: attempt)
-        default: state = .finished(ResponseStatus(rawValue: parts[1]))
+        var finishedAt: Date?
+        if parts[0] == "done" {
+            // The stored response, then the request's timeline.
+            let (response, timeline) = try RedisResponseCodec.decodeWithTimeline(reply[1].data ?? Data())
+            state = .finished(response.status)
+            finishedAt = response.finishedAt
+            for (offset, value) in timeline.prefix(3).enumerated() { parts[2 + offset] = value }
+        } else {
+            let attempt = Int(parts[1]) ?? 1
+            state = parts[0] == "l" ? .running(attempt: attempt) : .pending(attempt: attempt)
         }
+        func date(_ index: Int) -> Date? { Double(parts[index]).map { Date(timeIntervalSince1970: $0 / 1000) } }
         let startedAttempt = Int(parts[4])
         var progress: RequestProgress?
         if let startedAttempt, Int(parts[7]) == startedAttempt {
@@ -208,10 +212,10 @@ struct RedisQueueStore: Sendable {
                 fraction: Double(parts[8]), message: parts[9].isEmpty ? nil : String(parts[9].dropFirst()),
                 counter: Int(parts[10]))
         }
-        let times = [date(2), date(3), date(6), date(5)].compactMap { $0 }
+        let times = [date(2), date(3), date(6), finishedAt].compactMap { $0 }
         return RequestStatusReport(
             state: state, attempt: startedAttempt, progress: progress, submittedAt: date(2), startedAt: date(3),
-            updatedAt: times.max(), finishedAt: date(5))
+            updatedAt: times.max(), finishedAt: finishedAt)
     }
 
     func cancel(_ id: CorrelationID, on connection: RedisConnection) async throws -> CancelResult {

@@ -4,7 +4,8 @@ import Foundation
 /// The stored and published form of a response: a sequence of netstrings (`<length>:<bytes>,`), binary-safe
 /// and simple enough that the Lua scripts build failure responses (dead letters, timeouts, cancellations)
 /// themselves. Fields in order: format version `1`, status, correlation id, has-error flag, error, headers as
-/// JSON, finish time (seconds since 1970), payload.
+/// JSON, finish time (seconds since 1970), payload. A stored response may carry more fields after these (the
+/// request's timeline, see ``decodeWithTimeline(_:)``); ``decode(_:)`` ignores them.
 enum RedisResponseCodec {
     static func encode(_ response: QueueResponse) throws -> Data {
         var out = Data()
@@ -28,9 +29,16 @@ enum RedisResponseCodec {
 
     /// - Throws: ``CourierError`` with code ``CourierError/Code/decodingFailed`` for bytes this codec did not make.
     static func decode(_ data: Data) throws(CourierError) -> QueueResponse {
+        try decodeWithTimeline(data).response
+    }
+
+    /// A stored response and the fields the store wrote after it: the request's submission, latest start (server
+    /// ms) and that start's attempt, each empty when unknown.
+    /// - Throws: ``CourierError`` with code ``CourierError/Code/decodingFailed`` for bytes this codec did not make.
+    static func decodeWithTimeline(_ data: Data) throws(CourierError) -> (response: QueueResponse, timeline: [String]) {
         var fields: [Data] = []
         var index = data.startIndex
-        while index < data.endIndex, fields.count < 8 {
+        while index < data.endIndex, fields.count < 11 {
             guard let colon = data[index...].firstIndex(of: UInt8(ascii: ":")),
                 let length = Int(String(decoding: data[index..<colon], as: UTF8.self)), length >= 0,
                 colon + 1 + length < data.endIndex, data[colon + 1 + length] == UInt8(ascii: ",")
@@ -38,7 +46,7 @@ enum RedisResponseCodec {
             fields.append(data[(colon + 1)..<(colon + 1 + length)])
             index = colon + 2 + length
         }
-        guard fields.count == 8, fields[0] == Data("1".utf8) else {
+        guard fields.count >= 8, fields[0] == Data("1".utf8) else {
             throw CourierError(.decodingFailed, "a stored response is not in Courier's format")
         }
         func text(_ field: Data) -> String { String(decoding: field, as: UTF8.self) }
@@ -51,9 +59,10 @@ enum RedisResponseCodec {
         guard let id = try? CorrelationID(text(fields[2])) else {
             throw CourierError(.decodingFailed, "a stored response has an invalid correlation id")
         }
-        return QueueResponse(
+        let response = QueueResponse(
             correlationID: id, status: ResponseStatus(rawValue: text(fields[1])), payload: Data(fields[7]),
             error: fields[3] == Data("1".utf8) ? text(fields[4]) : nil, headers: headers,
             finishedAt: Date(timeIntervalSince1970: Double(text(fields[6])) ?? 0))
+        return (response, fields.dropFirst(8).map(text))
     }
 }

@@ -16,6 +16,7 @@ extension RedisScripts {
         if redis.call('HGET', log, 'k') ~= ARGV[2] then
           append_event(id, 'attempt', '', '', '', ARGV[5], tonumber(ARGV[3]), now)
           redis.call('HSET', log, 'k', ARGV[2])
+          redis.call('HSET', p .. 'req:' .. id, 'e', '1')
         end
         local progress = nil
         for i = 0, count - 1 do

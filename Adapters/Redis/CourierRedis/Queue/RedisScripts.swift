@@ -109,16 +109,16 @@ struct RedisScripts: Sendable {
     /// request, wake waiters.
     static let storeAndReap = """
         local function store(id, enc, ttl)
-          redis.call('SET', p .. 'res:' .. id, enc, 'PX', ttl)
-          -- The request's submission and latest start stay readable with its response, in its log hash.
-          local r = redis.call('HMGET', p .. 'req:' .. id, 'sb', 'st', 'sa')
-          local log = p .. 'evl:' .. id
-          redis.call('HSET', log, 'fa', now_ms())
-          if r[1] then redis.call('HSET', log, 'sb', r[1]) end
-          if r[2] then redis.call('HSET', log, 'st', r[2], 'sa', r[3]) end
-          redis.call('PEXPIRE', p .. 'ev:' .. id, ttl)
-          redis.call('PEXPIRE', log, ttl)
-          redis.call('DEL', p .. 'req:' .. id)
+          -- The stored response carries, after its own fields, the request's submission, latest start and its
+          -- attempt: what a status report shows of a finished request. Waiters are sent the response alone.
+          local key = p .. 'req:' .. id
+          local r = redis.call('HMGET', key, 'sb', 'st', 'sa', 'e')
+          redis.call('SET', p .. 'res:' .. id, enc .. ns(r[1] or '') .. ns(r[2] or '') .. ns(r[3] or ''), 'PX', ttl)
+          if r[4] then
+            redis.call('PEXPIRE', p .. 'ev:' .. id, ttl)
+            redis.call('PEXPIRE', p .. 'evl:' .. id, ttl)
+          end
+          redis.call('DEL', key)
           redis.call('ZREM', p .. 'leases', id)
           redis.call('ZREM', p .. 'delayed', id)
           redis.call('ZREM', p .. 'deadlines', id)
@@ -185,7 +185,6 @@ struct RedisScripts: Sendable {
     static let publishBody = """
         local id = ARGV[1]
         if redis.call('EXISTS', p .. 'req:' .. id, p .. 'res:' .. id) > 0 then return 0 end
-        redis.call('DEL', p .. 'ev:' .. id, p .. 'evl:' .. id)
         redis.call('HSET', p .. 'req:' .. id, 's', 'q', 'p', ARGV[2], 'h', ARGV[3], 'c', ARGV[4], 'a', 1, 'sb', now_ms())
         if ARGV[5] ~= '' then
           redis.call('HSET', p .. 'req:' .. id, 'd', ARGV[6], 'dm', ARGV[5])
@@ -319,12 +318,13 @@ struct RedisScripts: Sendable {
         return {'unknown'}
         """
 
-    /// ARGV: id. Returns {state, attempt, submitted, started, started attempt, finished, updated, progress
-    /// attempt, fraction, message, counter}: state as in ``statusBody`` ('done' with the response status as the
-    /// attempt), times in server ms, '' for what is not known, a message as `=text`; or {'unknown'}.
+    /// ARGV: id. Returns {state, attempt, submitted, started, started attempt, '', updated, progress attempt,
+    /// fraction, message, counter}: state as in ``statusBody``, times in server ms, '' for what is not known, a
+    /// message as `=text`; for a finished request {'done', stored response (with its timeline), '', '', '', '',
+    /// then the same log fields}; or {'unknown'}.
     static let statusReportBody = """
         local id = ARGV[1]
-        local l = redis.call('HMGET', p .. 'evl:' .. id, 'u', 'pa', 'pf', 'pm', 'pc', 'sb', 'st', 'sa', 'fa')
+        local l = redis.call('HMGET', p .. 'evl:' .. id, 'u', 'pa', 'pf', 'pm', 'pc')
         local head
         local r = redis.call('HMGET', p .. 'req:' .. id, 's', 'a', 'sb', 'st', 'sa')
         if r[1] then
@@ -332,7 +332,7 @@ struct RedisScripts: Sendable {
         else
           local existing = redis.call('GET', p .. 'res:' .. id)
           if not existing then return {'unknown'} end
-          head = {'done', status_of(existing), l[6] or '', l[7] or '', l[8] or '', l[9] or ''}
+          head = {'done', existing, '', '', '', ''}
         end
         for i = 1, 5 do head[#head + 1] = l[i] or '' end
         return head
