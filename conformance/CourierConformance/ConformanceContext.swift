@@ -25,12 +25,20 @@ final class ConformanceContext: Sendable {
     /// - Parameter responseTTL: A longer TTL for cases that read a response well after it was stored.
     func configuration(
         maxAttempts: Int = 3, maxPayloadBytes: Int = 8 << 20, responseTTL: Duration? = nil,
-        maxEventsPerRequest: Int = 500
+        maxEventsPerRequest: Int = 500, leaseDuration: Duration? = nil
     ) -> QueueConfiguration {
         QueueConfiguration(
-            queueName: queueName, leaseDuration: timing.lease, maxAttempts: maxAttempts,
+            queueName: queueName, leaseDuration: leaseDuration ?? timing.lease, maxAttempts: maxAttempts,
             responseTTL: responseTTL ?? timing.responseTTL, maxPayloadBytes: maxPayloadBytes,
             maxEventsPerRequest: maxEventsPerRequest)
+    }
+
+    /// The configuration for cases that hold a delivery across several steps and never wait for a lease to run
+    /// out: a lease and a response that outlive the case, however slowly the machine runs it.
+    func holdingConfiguration(maxAttempts: Int = 3, maxEventsPerRequest: Int = 500) -> QueueConfiguration {
+        configuration(
+            maxAttempts: maxAttempts, responseTTL: timing.scaled(timing.lease * 30),
+            maxEventsPerRequest: maxEventsPerRequest, leaseDuration: timing.scaled(timing.lease * 30))
     }
 
     /// The configuration for cases that check a final response's status after waiting on other things: the

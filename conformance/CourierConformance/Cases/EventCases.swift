@@ -5,7 +5,7 @@ import Foundation
 extension Conformance {
     static let eventCases: [ConformanceCase] = [
         ConformanceCase("S1", "thousandChunksInOrder", needs: .eventStreams) { c in
-            let backend = try await c.backend(c.lastingConfiguration(maxEventsPerRequest: 2000))
+            let backend = try await c.backend(c.holdingConfiguration(maxEventsPerRequest: 2000))
             let request = try await c.publish(backend)
             let delivery = try await c.claim(backend, rule: "S1")
             let chunks = (0..<1000).map { RequestEvent.text("token \($0) ") }
@@ -26,7 +26,7 @@ extension Conformance {
                 elements, events: [.attemptStarted(attempt: 1)] + chunks, status: .completed, rule: "events: order")
         },
         ConformanceCase("S2", "lateReaderCatchesUp", needs: .eventStreams) { c in
-            let backend = try await c.backend(c.lastingConfiguration())
+            let backend = try await c.backend(c.holdingConfiguration())
             let request = try await c.publish(backend)
             let delivery = try await c.claim(backend, rule: "S2")
             let chunks = (0..<10).map { RequestEvent.text("part \($0)") }
@@ -37,7 +37,7 @@ extension Conformance {
                 elements, events: [.attemptStarted(attempt: 1)] + chunks, status: .completed, rule: "events: catch-up")
         },
         ConformanceCase("S3", "resumeAfterSequence", needs: .eventStreams) { c in
-            let backend = try await c.backend(c.lastingConfiguration())
+            let backend = try await c.backend(c.holdingConfiguration())
             let request = try await c.publish(backend)
             let delivery = try await c.claim(backend, rule: "S3")
             let chunks = (0..<20).map { RequestEvent.text("part \($0)") }
@@ -51,7 +51,7 @@ extension Conformance {
                 elements, events: Array(chunks[10...]), status: .completed, after: 11, rule: "events: resume")
         },
         ConformanceCase("S4", "liveReaderWakes", needs: .eventStreams) { c in
-            let backend = try await c.backend(c.lastingConfiguration())
+            let backend = try await c.backend(c.holdingConfiguration())
             let request = try await c.publish(backend)
             let delivery = try await c.claim(backend, rule: "S4")
             let reader = Task { try await c.readAll(backend, request.correlationID, rule: "S4") }
@@ -70,7 +70,7 @@ extension Conformance {
             try c.expectLedger(elements, events: received, status: .completed, rule: "events: live")
         },
         ConformanceCase("S5", "staleHolderIsFenced", needs: .eventStreams) { c in
-            let backend = try await c.backend(c.lastingConfiguration())
+            let backend = try await c.backend(c.holdingConfiguration())
             let request = try await c.publish(backend)
             let first = try await c.claim(backend, rule: "S5")
             try await backend.release(first.lease, retryAfter: .zero, reason: "S5")
@@ -87,7 +87,7 @@ extension Conformance {
                 rule: "events: fencing")
         },
         ConformanceCase("S6", "appendAfterFinalRefused", needs: .eventStreams) { c in
-            let backend = try await c.backend(c.lastingConfiguration())
+            let backend = try await c.backend(c.holdingConfiguration())
             let answered = try await c.publish(backend)
             let delivery = try await c.claim(backend, rule: "S6")
             try await c.answer(backend, delivery)
@@ -107,7 +107,7 @@ extension Conformance {
             try c.expectLedger(cancelledElements, events: [], status: .cancelled, rule: "events: final")
         },
         ConformanceCase("S7", "redeliveryShowsAttemptBoundary", needs: .eventStreams) { c in
-            let backend = try await c.backend(c.lastingConfiguration())
+            let backend = try await c.backend(c.holdingConfiguration())
             let request = try await c.publish(backend)
             let first = try await c.claim(backend, rule: "S7")
             try await backend.appendEvents([.text("first try")], holding: first.lease)
@@ -124,7 +124,7 @@ extension Conformance {
                 status: .completed, rule: "events: attempts")
         },
         ConformanceCase("S8", "trimmingLeavesAGapMarker", needs: .eventStreams) { c in
-            let backend = try await c.backend(c.lastingConfiguration(maxEventsPerRequest: 10))
+            let backend = try await c.backend(c.holdingConfiguration(maxEventsPerRequest: 10))
             let request = try await c.publish(backend)
             let delivery = try await c.claim(backend, rule: "S8")
             let chunks = (0..<50).map { RequestEvent.text("part \($0)") }
@@ -183,7 +183,7 @@ extension Conformance {
             }
         },
         ConformanceCase("S11", "bytesAndNamesExact", needs: .eventStreams) { c in
-            let backend = try await c.backend(c.lastingConfiguration())
+            let backend = try await c.backend(c.holdingConfiguration())
             let request = try await c.publish(backend)
             let delivery = try await c.claim(backend, rule: "S11")
             let events: [RequestEvent] = [
@@ -198,7 +198,7 @@ extension Conformance {
                 elements, events: [.attemptStarted(attempt: 1)] + events, status: .completed, rule: "events: bytes")
         },
         ConformanceCase("S12", "progressRoundTrips", needs: .eventStreams) { c in
-            let backend = try await c.backend(c.lastingConfiguration())
+            let backend = try await c.backend(c.holdingConfiguration())
             let request = try await c.publish(backend)
             let delivery = try await c.claim(backend, rule: "S12")
             let events: [RequestEvent] = [
@@ -216,7 +216,7 @@ extension Conformance {
                 elements, events: [.attemptStarted(attempt: 1)] + events, status: .completed, rule: "events: progress")
         },
         ConformanceCase("S13", "thirtyTwoReaders", needs: .eventStreams) { c in
-            let backend = try await c.backend(c.lastingConfiguration())
+            let backend = try await c.backend(c.holdingConfiguration())
             let request = try await c.publish(backend)
             let delivery = try await c.claim(backend, rule: "S13")
             let readers = (0..<32).map { _ in
@@ -257,7 +257,7 @@ extension Conformance {
         ConformanceCase("S16", "readersRaceTheAnswer", needs: .eventStreams) { c in
             // Readers that start while their request is being answered must see it as running or answered, never
             // as unknown: a page is one consistent view.
-            let configuration = c.lastingConfiguration()
+            let configuration = c.holdingConfiguration()
             let backend = try await c.backend(configuration)
             // Readers on another instance where instances share a store, as a client process would read.
             let readerBackend =

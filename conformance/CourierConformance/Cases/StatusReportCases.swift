@@ -6,7 +6,7 @@ import Foundation
 extension Conformance {
     static let statusReportCases: [ConformanceCase] = [
         ConformanceCase("G5", "statusReportFollowsTheRequest") { c in
-            let backend = try await c.backend(c.lastingConfiguration())
+            let backend = try await c.backend(c.holdingConfiguration())
             let id = CorrelationID.generate()
             let publishing = Date()
             try await c.publish(backend, id: id)
@@ -62,7 +62,7 @@ extension Conformance {
                 "the finish is before the start or not the last update: \(finished)")
         },
         ConformanceCase("G6", "statusReportCarriesProgress", needs: .eventStreams) { c in
-            let backend = try await c.backend(c.lastingConfiguration())
+            let backend = try await c.backend(c.holdingConfiguration())
             let request = try await c.publish(backend)
             let id = request.correlationID
             let first = try await c.claim(backend, rule: "G6")
@@ -94,7 +94,7 @@ extension Conformance {
             try c.expect(report.progress == message, "status report", "the finished request reports \(report)")
         },
         ConformanceCase("G7", "statusReportOfEveryFinalState") { c in
-            let backend = try await c.backend(c.lastingConfiguration(maxAttempts: 1))
+            let backend = try await c.backend(c.holdingConfiguration(maxAttempts: 1))
             // Cancelled before any delivery: no attempt and no start.
             let waiting = try await c.publish(backend)
             try await backend.cancel(waiting.correlationID)
