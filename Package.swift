@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "CourierSQLite", targets: ["CourierSQLite"]),
         .library(name: "CourierRedis", targets: ["CourierRedis"]),
         .library(name: "CourierConformance", targets: ["CourierConformance"]),
+        .library(name: "CourierHTTP", targets: ["CourierHTTP"]),
         .executable(name: "courier", targets: ["CourierCLI"]),
     ],
     dependencies: [
@@ -26,6 +27,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.3"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-system.git", from: "1.4.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
         // Core contract, memory adapter and worker runner. No C, no servers.
@@ -82,6 +86,19 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The HTTP gateway: Courier's routes for a Hummingbird application, over the contract alone.
+        .target(
+            name: "CourierHTTP",
+            dependencies: [
+                "Courier",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // The conformance kit every adapter (ours or a third party's) runs.
         .target(
             name: "CourierConformance",
@@ -99,7 +116,8 @@ let package = Package(
         .executableTarget(
             name: "CourierCLI",
             dependencies: [
-                "Courier", "CourierSQLite", "CourierRedis", "CourierOperations", "CCourierProcess",
+                "Courier", "CourierSQLite", "CourierRedis", "CourierOperations", "CCourierProcess", "CourierHTTP",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -145,6 +163,15 @@ let package = Package(
         .testTarget(
             name: "CourierRedisTests",
             dependencies: ["Courier", "CourierRedis", "CourierConformance", "CourierTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CourierHTTPTests",
+            dependencies: [
+                "Courier", "CourierHTTP", "CourierTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

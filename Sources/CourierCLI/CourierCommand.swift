@@ -34,7 +34,7 @@ struct CourierCommand: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             WorkerCommand.self, SubmitCommand.self, WaitCommand.self, FollowCommand.self, StatusCommand.self,
-            CancelCommand.self,
+            CancelCommand.self, ServeCommand.self,
             DemoCommand.self, BenchCommand.self,
         ]
     )

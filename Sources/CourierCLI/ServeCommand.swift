@@ -1,0 +1,102 @@
+import ArgumentParser
+import Courier
+import CourierHTTP
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+
+/// `courier serve [--host H] [--port P] [--handler echo|bench]`: the HTTP gateway over the configured queue.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve the HTTP gateway (submit, status, wait, events, cancel) over the configured queue.",
+        discussion: """
+            Routes: POST /v1/tasks/submit, GET /v1/tasks/{id}/status, GET /v1/tasks/{id}/wait, \
+            GET /v1/tasks/{id}/events (Server-Sent Events), POST /v1/tasks/{id}/cancel, GET /healthz, GET /readyz \
+            (docs/gateway.md). COURIER_HTTP_TOKENS (comma-separated) requires 'Authorization: Bearer <token>' on \
+            the task routes; without tokens the gateway warns when it listens beyond loopback. \
+            COURIER_HTTP_MAX_WAIT_SECONDS (default 60) caps every wait a client asks for. With --handler, a worker \
+            runs in the same process (the way to use QUEUE_TYPE=memory). SIGTERM or SIGINT stops accepting, ends \
+            event streams and long polls, and lets requests in flight finish. \(environmentNote)
+            """)
+
+    enum HandlerKind: String, ExpressibleByArgument, CaseIterable {
+        case echo, bench
+    }
+
+    @Option(help: "The address to listen on.")
+    var host = "127.0.0.1"
+
+    @Option(help: "The port to listen on (0 picks a free one; the log says which).")
+    var port = 8080
+
+    @Option(help: "Also run a worker in this process: echo (answers with the payload) or bench (streams).")
+    var handler: HandlerKind?
+
+    func validate() throws {
+        guard (0...65_535).contains(port) else { throw ValidationError("--port must be from 0 to 65,535") }
+    }
+
+    func run() async throws {
+        let environment = QueueEnvironment()
+        var logger = Logger(label: "courier.serve")
+        logger.logLevel = try environment.logLevel()
+        let configuration = try Self.gatewayConfiguration(ProcessInfo.processInfo.environment)
+        if handler == nil { try BackendFactory.requireShared(environment, for: "serve without --handler") }
+        let backend = try await BackendFactory.makeBackend(environment)
+        let router = Router()
+        CourierGateway(backend: backend, configuration: configuration).addRoutes(to: router)
+        let loopback = ["127.0.0.1", "::1", "localhost"].contains(host)
+        if configuration.tokens.isEmpty && !loopback {
+            logger.warning(
+                "the gateway listens beyond loopback without authentication; set COURIER_HTTP_TOKENS",
+                metadata: ["host": "\(host)"])
+        }
+        var services: [any Service] = []
+        if let handler {
+            let echo: Worker.StreamingHandler = { @Sendable request, _ in request.payload }
+            let work = handler == .bench ? StreamingBench.handle : echo
+            services.append(
+                Worker(
+                    backend: backend, configuration: .init(concurrency: try environment.workerConcurrency()),
+                    logger: Logger(label: "courier.worker"), streamingHandler: work))
+        }
+        let host = self.host
+        let serverLogger = logger
+        let application = Application(
+            router: router, configuration: .init(address: .hostname(host, port: port), serverName: "courier"),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? 0
+                serverLogger.notice("serving", metadata: ["url": "http://\(host):\(port)"])
+            },
+            logger: logger)
+        services.append(application)
+        let group = ServiceGroup(
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            await backend.shutdown()
+            throw error
+        }
+        await backend.shutdown()
+    }
+
+    /// The gateway's settings from the environment.
+    /// - Throws: ``CommandFailure`` (usage) for a bad value.
+    static func gatewayConfiguration(_ environment: [String: String]) throws -> GatewayConfiguration {
+        var configuration = GatewayConfiguration()
+        configuration.tokens = (environment["COURIER_HTTP_TOKENS"] ?? "").split(separator: ",").map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }.filter { !$0.isEmpty }
+        if let text = environment["COURIER_HTTP_MAX_WAIT_SECONDS"] {
+            guard let seconds = Double(text), seconds.isFinite, seconds > 0, seconds <= 3600 else {
+                throw CommandFailure.usage("COURIER_HTTP_MAX_WAIT_SECONDS must be a number of seconds from 0 to 3,600")
+            }
+            configuration.maxWait = .milliseconds(Int64(seconds * 1000))
+            configuration.defaultWait = min(configuration.defaultWait, configuration.maxWait)
+        }
+        return configuration
+    }
+}

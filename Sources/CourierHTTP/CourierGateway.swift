@@ -1,0 +1,193 @@
+import Courier
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+
+/// Courier's HTTP routes over any ``QueueBackend``, for a Hummingbird application: submit a task, read its
+/// status, wait for it (a long poll that is a `subscribe`, not a poll), follow its events as Server-Sent Events,
+/// cancel it; and `/healthz` and `/readyz` for probes.
+///
+/// | route | answer |
+/// |---|---|
+/// | `POST /v1/tasks/submit[?wait=S]` | 202 `{"task_id", "status", "links"}`, or 200 with the finished task when it finishes within S seconds |
+/// | `GET /v1/tasks/{task_id}/status` | 200 with the task (404 unknown) |
+/// | `GET /v1/tasks/{task_id}/wait?timeout=S` | 200 with the finished task, or 202 with the task still pending or running at the timeout |
+/// | `GET /v1/tasks/{task_id}/events` | an event stream (see the gateway docs); `Last-Event-ID` or `?after=N` resumes |
+/// | `POST /v1/tasks/{task_id}/cancel` | 200 (404 unknown, 409 already finished) |
+/// | `GET /healthz`, `GET /readyz` | 200 while the process runs / while the store answers (503 otherwise) |
+///
+/// The submit body is the request payload, kept byte for byte (a body sent as JSON must be valid JSON); an
+/// `Idempotency-Key` header becomes the task id, so a retried submit returns the existing task and never runs it
+/// twice. Errors are `{"error": {"code", "message"}}` (``GatewayError``). With tokens configured, the task routes
+/// need `Authorization: Bearer <token>`.
+public struct CourierGateway: Sendable {
+    /// The queue the routes serve.
+    public let backend: any QueueBackend
+    /// How the routes wait and who may call them.
+    public let configuration: GatewayConfiguration
+
+    /// Creates the routes for `backend`.
+    public init(backend: any QueueBackend, configuration: GatewayConfiguration = .init()) {
+        self.backend = backend
+        self.configuration = configuration
+    }
+
+    /// Adds every route to `router`.
+    public func addRoutes<Context: RequestContext>(to router: Router<Context>) {
+        router.get("healthz") { _, _ in try TaskDocument.response(["status": "ok"]) }
+        router.get("readyz") { _, _ in try await ready() }
+        let tasks = router.group("v1/tasks").add(
+            middleware: BearerTokenMiddleware<Context>(tokens: configuration.tokens))
+        tasks.post("submit") { request, context in try await guarded { try await submit(request, context) } }
+        tasks.get("{task_id}/status") { _, context in try await guarded { try await status(context) } }
+        tasks.get("{task_id}/wait") { request, context in try await guarded { try await wait(request, context) } }
+        tasks.get("{task_id}/events") { request, context in try await guarded { try await events(request, context) } }
+        tasks.post("{task_id}/cancel") { _, context in try await guarded { try await cancel(context) } }
+    }
+
+    // MARK: Routes
+
+    private func submit(_ request: Request, _ context: some RequestContext) async throws -> Response {
+        var request = request
+        let limit = backend.configuration.maxPayloadBytes
+        let body: ByteBuffer
+        do {
+            body = try await request.collectBody(upTo: limit)
+        } catch {
+            // Hummingbird's router says so with an HTTPError, its server with NIO's error for too many bytes.
+            let tooLarge =
+                (error as? any HTTPResponseError)?.status == .contentTooLarge || error is NIOTooManyBytesError
+            guard tooLarge else { throw error }
+            throw GatewayError(
+                .contentTooLarge, code: "payload_too_large",
+                "the body is larger than the queue's limit of \(limit) bytes")
+        }
+        let payload = Data(buffer: body)
+        var headers: [String: String] = [:]
+        if let type = request.headers[.contentType] {
+            headers["content-type"] = type
+            if type.lowercased().hasPrefix("application/json"),
+                (try? JSONSerialization.jsonObject(with: payload, options: [.fragmentsAllowed])) == nil
+            {
+                throw GatewayError(.badRequest, code: "bad_json", "the body is sent as JSON but is not valid JSON")
+            }
+        }
+        let key = request.headers[HTTPField.Name("Idempotency-Key")!]
+        let id = try key.map { try CorrelationID($0) } ?? .generate()
+        let wait = try seconds(request, "wait")
+        do {
+            try await backend.publishRequest(QueueRequest(correlationID: id, payload: payload, headers: headers))
+        } catch let error as CourierError where error.code == .duplicateRequest && key != nil {
+            // A retried submit: the existing task, never a second run.
+            return try await taskResponse(id, waiting: wait)
+        }
+        return try await taskResponse(id, waiting: wait)
+    }
+
+    private func status(_ context: some RequestContext) async throws -> Response {
+        let id = try taskID(context)
+        let report = try await backend.statusReport(of: id)
+        if report.state == .unknown { throw unknown(id) }
+        var response: QueueResponse?
+        if case .finished = report.state { response = try await backend.getResponse(for: id) }
+        return try TaskDocument.response(TaskDocument.object(id, report: report, response: response))
+    }
+
+    private func wait(_ request: Request, _ context: some RequestContext) async throws -> Response {
+        let id = try taskID(context)
+        if try await backend.statusReport(of: id).state == .unknown { throw unknown(id) }
+        return try await taskResponse(id, waiting: try seconds(request, "timeout") ?? configuration.defaultWait)
+    }
+
+    private func events(_ request: Request, _ context: some RequestContext) async throws -> Response {
+        let id = try taskID(context)
+        let resume = request.headers[HTTPField.Name("Last-Event-ID")!] ?? request.uri.queryParameters.get("after")
+        var after: UInt64 = 0
+        if let resume, !resume.isEmpty {
+            guard let value = UInt64(resume) else {
+                throw GatewayError(.badRequest, code: "bad_request", "Last-Event-ID must be an event id (a number)")
+            }
+            after = value
+        }
+        // Refused before the stream starts: once it has, the status is already 200.
+        if try await backend.statusReport(of: id).state == .unknown { throw unknown(id) }
+        return Response(
+            status: .ok,
+            headers: [
+                .contentType: "text/event-stream", .cacheControl: "no-cache",
+                HTTPField.Name("X-Accel-Buffering")!: "no",
+            ],
+            body: ServerSentEvents.body(
+                backend: backend, id: id, after: after, heartbeat: configuration.heartbeatInterval))
+    }
+
+    private func cancel(_ context: some RequestContext) async throws -> Response {
+        let id = try taskID(context)
+        let result = try await backend.cancel(id)
+        let report = try await backend.statusReport(of: id)
+        var object = TaskDocument.object(id, report: report, response: try await backend.getResponse(for: id))
+        object["cancelled"] = result == .removedPending ? "pending" : "running"
+        return try TaskDocument.response(object)
+    }
+
+    private func ready() async throws -> Response {
+        do {
+            _ = try await backend.getResponse(for: CorrelationID("courier-readiness-probe"))
+        } catch {
+            throw GatewayError(.serviceUnavailable, code: "unavailable", "the queue's store does not answer")
+        }
+        return try TaskDocument.response(["status": "ready"])
+    }
+
+    // MARK: Helpers
+
+    /// The task after waiting up to `wait` for it to finish: 200 when finished, 202 while it runs.
+    private func taskResponse(_ id: CorrelationID, waiting wait: Duration?) async throws -> Response {
+        var final: QueueResponse?
+        if let wait, wait > .zero {
+            do {
+                final = try await backend.subscribe(to: id, timeout: min(wait, configuration.maxWait))
+            } catch let error as CourierError where error.code == .timedOut {
+            }
+        } else {
+            final = try await backend.getResponse(for: id)
+        }
+        let report = try await backend.statusReport(of: id)
+        let object = TaskDocument.object(id, report: report, response: final)
+        return try TaskDocument.response(object, status: final == nil ? .accepted : .ok)
+    }
+
+    private func taskID(_ context: some RequestContext) throws -> CorrelationID {
+        let raw = try context.parameters.require("task_id")
+        do {
+            return try CorrelationID(raw.removingPercentEncoding ?? raw)
+        } catch {
+            throw GatewayError(.badRequest, code: "invalid_id", "'\(raw.prefix(64))' is not a task id")
+        }
+    }
+
+    private func unknown(_ id: CorrelationID) -> GatewayError {
+        GatewayError(.notFound, code: "not_found", "no task with id \(id)")
+    }
+
+    /// A query parameter in seconds (0 or more, finite), or nil when absent.
+    private func seconds(_ request: Request, _ name: String) throws -> Duration? {
+        guard let text = request.uri.queryParameters.get(name) else { return nil }
+        guard let value = Double(text), value.isFinite, value >= 0 else {
+            throw GatewayError(
+                .badRequest, code: "bad_request", "?\(name)= must be a number of seconds, not '\(text.prefix(32))'")
+        }
+        return min(.milliseconds(Int64(min(value, 86_400) * 1000)), configuration.maxWait)
+    }
+
+    /// Runs a route, answering every error as JSON.
+    private func guarded(_ route: () async throws -> Response) async throws -> Response {
+        do {
+            return try await route()
+        } catch {
+            throw GatewayError(error)
+        }
+    }
+}

@@ -1,0 +1,25 @@
+import Courier
+
+/// How a ``CourierGateway`` serves: how long requests may wait, how often idle event streams are kept alive, and
+/// who may call it.
+public struct GatewayConfiguration: Sendable {
+    /// The longest a client may ask to wait (`?wait=` on submit, `?timeout=` on wait); longer asks are cut to it.
+    public var maxWait: Duration
+    /// How long `GET /v1/tasks/{id}/wait` waits when the client gives no timeout.
+    public var defaultWait: Duration
+    /// How often an event stream with nothing to send writes a comment, so proxies keep it open.
+    public var heartbeatInterval: Duration
+    /// Bearer tokens that may call the task routes; empty means no authentication (see ``CourierGateway``).
+    public var tokens: [String]
+
+    /// Creates a configuration.
+    public init(
+        maxWait: Duration = .seconds(60), defaultWait: Duration = .seconds(30),
+        heartbeatInterval: Duration = .seconds(15), tokens: [String] = []
+    ) {
+        self.maxWait = maxWait
+        self.defaultWait = defaultWait
+        self.heartbeatInterval = heartbeatInterval
+        self.tokens = tokens
+    }
+}

@@ -1,0 +1,95 @@
+import Courier
+import Foundation
+import Hummingbird
+import ServiceLifecycle
+
+/// A task's events as Server-Sent Events: `chunk`, `progress`, `attempt`, `custom` and `gap` events with the
+/// event's sequence number as the SSE `id`, then one `result` event (the finished task, the same JSON as the
+/// status route) that ends the stream. A client that reconnects with `Last-Event-ID: N` gets exactly the events
+/// after N. An idle stream carries a `: heartbeat` comment every heartbeat interval.
+enum ServerSentEvents {
+    /// The text of one element.
+    static func frame(_ element: RequestEventElement, id: CorrelationID) -> String {
+        switch element {
+        case .event(let record):
+            let (name, data): (String, [String: Any])
+            switch record.event {
+            case .chunk(let bytes): (name, data) = ("chunk", content(bytes))
+            case .progress(let progress):
+                var fields: [String: Any] = [:]
+                if let fraction = progress.fraction { fields["fraction"] = fraction }
+                if let message = progress.message { fields["message"] = message }
+                if let counter = progress.counter { fields["counter"] = counter }
+                (name, data) = ("progress", fields)
+            case .attemptStarted(let attempt): (name, data) = ("attempt", ["attempt": attempt])
+            case .custom(let custom, let bytes):
+                var fields = content(bytes)
+                fields["name"] = custom
+                (name, data) = ("custom", fields)
+            }
+            return "id: \(record.sequence)\nevent: \(name)\ndata: \(json(data))\n\n"
+        case .gap(let after, let through):
+            return "id: \(through)\nevent: gap\ndata: \(json(["after": after, "through": through]))\n\n"
+        case .final(let response):
+            let report = RequestStatusReport(state: .finished(response.status), finishedAt: response.finishedAt)
+            return "event: result\ndata: \(json(TaskDocument.object(id, report: report, response: response)))\n\n"
+        }
+    }
+
+    /// `{"text": …}` for UTF-8 bytes, `{"base64": …}` for others.
+    private static func content(_ bytes: Data) -> [String: Any] {
+        if let text = String(data: bytes, encoding: .utf8) { return ["text": text] }
+        return ["base64": bytes.base64EncodedString()]
+    }
+
+    private static func json(_ object: [String: Any]) -> String {
+        let data =
+            (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
+            ?? Data("{}".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// The stream of `id`'s events after `after`, with heartbeats, ending after the final result, or with a
+    /// `: shutting down` comment on a graceful shutdown (the client reconnects with its last event id). A client
+    /// that goes away stops the reading at once.
+    static func body(
+        backend: any QueueBackend, id: CorrelationID, after: UInt64, heartbeat: Duration
+    ) -> ResponseBody {
+        ResponseBody { writer in
+            let (frames, output) = AsyncStream.makeStream(of: String.self)
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    do {
+                        for try await element in backend.events(for: id, after: after) {
+                            output.yield(frame(element, id: id))
+                        }
+                    } catch is CancellationError {
+                    } catch {
+                        let failure = GatewayError(error)
+                        let fields = ["code": failure.code, "message": failure.message]
+                        output.yield("event: error\ndata: \(json(fields))\n\n")
+                    }
+                    output.finish()
+                }
+                group.addTask {
+                    while (try? await Task.sleep(for: heartbeat)) != nil { output.yield(": heartbeat\n\n") }
+                }
+                group.addTask {
+                    guard (try? await gracefulShutdown()) != nil else { return }
+                    output.yield(": shutting down\n\n")
+                    output.finish()
+                }
+                output.yield("retry: 1000\n\n")
+                for await text in frames {
+                    do {
+                        try await writer.write(ByteBuffer(string: text))
+                    } catch {
+                        break  // the client went away
+                    }
+                }
+                group.cancelAll()
+            }
+            try await writer.finish(nil)
+        }
+    }
+}
