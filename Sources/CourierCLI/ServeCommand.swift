@@ -16,7 +16,8 @@ struct ServeCommand: AsyncParsableCommand {
             GET /v1/tasks/{id}/events (Server-Sent Events), POST /v1/tasks/{id}/cancel, GET /healthz, GET /readyz \
             (docs/gateway.md). COURIER_HTTP_TOKENS (comma-separated) requires 'Authorization: Bearer <token>' on \
             the task routes; without tokens the gateway warns when it listens beyond loopback. \
-            COURIER_HTTP_MAX_WAIT_SECONDS (default 60) caps every wait a client asks for. With --handler, a worker \
+            COURIER_HTTP_MAX_WAIT_SECONDS (default 60) caps every wait a client asks for; \
+            COURIER_HTTP_HEARTBEAT_SECONDS (default 15) spaces the comments that keep idle event streams open. With --handler, a worker \
             runs in the same process (the way to use QUEUE_TYPE=memory). SIGTERM or SIGINT stops accepting, ends \
             event streams and long polls, and lets requests in flight finish. \(environmentNote)
             """)
@@ -96,6 +97,13 @@ struct ServeCommand: AsyncParsableCommand {
             }
             configuration.maxWait = .milliseconds(Int64(seconds * 1000))
             configuration.defaultWait = min(configuration.defaultWait, configuration.maxWait)
+        }
+        if let text = environment["COURIER_HTTP_HEARTBEAT_SECONDS"] {
+            guard let seconds = Double(text), seconds.isFinite, seconds >= 0.1, seconds <= 3600 else {
+                throw CommandFailure.usage(
+                    "COURIER_HTTP_HEARTBEAT_SECONDS must be a number of seconds from 0.1 to 3,600")
+            }
+            configuration.heartbeatInterval = .milliseconds(Int64(seconds * 1000))
         }
         return configuration
     }

@@ -42,6 +42,16 @@ struct BadInputSweepTests {
         Case(arguments: ["worker", "--metrics-port", "70000"], mentions: ["--metrics-port"]),
         Case(arguments: ["worker", "--handler", "exec"], mentions: ["needs a command"]),
         Case(arguments: ["worker", "--stream"], mentions: ["--stream needs --handler exec"]),
+        Case(arguments: ["serve", "--port", "70000"], mentions: ["--port"]),
+        Case(arguments: ["serve"], environment: ["QUEUE_TYPE": "memory"], mentions: ["memory"]),
+        Case(
+            arguments: ["serve", "--handler", "echo"],
+            environment: ["QUEUE_TYPE": "memory", "COURIER_HTTP_MAX_WAIT_SECONDS": "forever"],
+            mentions: ["COURIER_HTTP_MAX_WAIT_SECONDS"]),
+        Case(
+            arguments: ["serve", "--handler", "echo"],
+            environment: ["QUEUE_TYPE": "memory", "COURIER_HTTP_HEARTBEAT_SECONDS": "0"],
+            mentions: ["COURIER_HTTP_HEARTBEAT_SECONDS"]),
         Case(arguments: ["worker", "--handler", "bogus"], mentions: ["bogus"]),
         Case(arguments: ["worker", "--handler", "exec", "--", "no-such-command-xyz"], mentions: ["not found"]),
         Case(arguments: ["worker", "--handler", "exec", "--", "./missing.sh"], mentions: ["does not exist"]),
