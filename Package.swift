@@ -46,12 +46,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // Operations tooling outside the core: the Prometheus exporter and its small /metrics HTTP endpoint.
+        // Operations tooling outside the core: the Prometheus exporter and its /metrics route (on Hummingbird).
         .target(
             name: "CourierOperations",
             dependencies: [
                 "Courier",
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -20,14 +20,16 @@ struct MetricsOptions: ParsableArguments {
     /// Wraps `backend` so it records metrics and spans, bootstraps `MetricsSystem` with a Prometheus registry
     /// and starts the endpoint; returns `backend` unchanged and no endpoint when no port was given.
     /// - Throws: `CourierError` with code `invalidConfiguration` when the port cannot be bound.
-    func instrument(_ backend: any QueueBackend) throws -> (backend: any QueueBackend, endpoint: MetricsEndpoint?) {
+    func instrument(
+        _ backend: any QueueBackend
+    ) async throws -> (backend: any QueueBackend, endpoint: MetricsEndpoint?) {
         guard let metricsPort else { return (backend, nil) }
         let exporter = PrometheusExporter()
         MetricsSystem.bootstrap(exporter.factory)
         let instrumented = InstrumentedQueueBackend(
             base: backend, metrics: QueueMetrics(queueName: backend.configuration.queueName, factory: exporter.factory))
         do {
-            let endpoint = try exporter.serve(host: metricsHost, port: metricsPort, sampling: instrumented)
+            let endpoint = try await exporter.serve(host: metricsHost, port: metricsPort, sampling: instrumented)
             return (instrumented, endpoint)
         } catch let error as MetricsEndpointError {
             throw CourierError(.invalidConfiguration, "--metrics-port: \(error.reason)")

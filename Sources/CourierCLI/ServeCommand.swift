@@ -1,9 +1,11 @@
 import ArgumentParser
 import Courier
 import CourierHTTP
+import CourierOperations
 import Foundation
 import Hummingbird
 import Logging
+import Metrics
 import ServiceLifecycle
 
 /// `courier serve [--host H] [--port P] [--handler echo|bench]`: the HTTP gateway over the configured queue.
@@ -13,8 +15,8 @@ struct ServeCommand: AsyncParsableCommand {
         abstract: "Serve the HTTP gateway (submit, status, wait, events, cancel) over the configured queue.",
         discussion: """
             Routes: POST /v1/tasks/submit, GET /v1/tasks/{id}/status, GET /v1/tasks/{id}/wait, \
-            GET /v1/tasks/{id}/events (Server-Sent Events), POST /v1/tasks/{id}/cancel, GET /healthz, GET /readyz \
-            (docs/gateway.md). COURIER_HTTP_TOKENS (comma-separated) requires 'Authorization: Bearer <token>' on \
+            GET /v1/tasks/{id}/events (Server-Sent Events), POST /v1/tasks/{id}/cancel, GET /healthz, GET /readyz, \
+            GET /metrics (Prometheus) (docs/gateway.md). COURIER_HTTP_TOKENS (comma-separated) requires 'Authorization: Bearer <token>' on \
             the task routes; without tokens the gateway warns when it listens beyond loopback. \
             COURIER_HTTP_MAX_WAIT_SECONDS (default 60) caps every wait a client asks for; \
             COURIER_HTTP_HEARTBEAT_SECONDS (default 15) spaces the comments that keep idle event streams open. With --handler, a worker \
@@ -45,9 +47,15 @@ struct ServeCommand: AsyncParsableCommand {
         logger.logLevel = try environment.logLevel()
         let configuration = try Self.gatewayConfiguration(ProcessInfo.processInfo.environment)
         if handler == nil { try BackendFactory.requireShared(environment, for: "serve without --handler") }
-        let backend = try await BackendFactory.makeBackend(environment)
+        let store = try await BackendFactory.makeBackend(environment)
+        // Every call through the gateway (and the in-process worker) is counted for GET /metrics.
+        let exporter = PrometheusExporter()
+        MetricsSystem.bootstrap(exporter.factory)
+        let backend = InstrumentedQueueBackend(
+            base: store, metrics: QueueMetrics(queueName: store.configuration.queueName, factory: exporter.factory))
         let router = Router()
         CourierGateway(backend: backend, configuration: configuration).addRoutes(to: router)
+        exporter.addRoutes(to: router, sampling: backend)
         let loopback = ["127.0.0.1", "::1", "localhost"].contains(host)
         if configuration.tokens.isEmpty && !loopback {
             logger.warning(

@@ -26,7 +26,7 @@ struct WorkerService: Service {
         defer { globalGate?.close() }
         let (instrumented, metricsEndpoint): (any QueueBackend, MetricsEndpoint?)
         do {
-            (instrumented, metricsEndpoint) = try metrics.instrument(backend)
+            (instrumented, metricsEndpoint) = try await metrics.instrument(backend)
         } catch {
             await backend.shutdown()
             throw error

@@ -113,6 +113,8 @@ struct GatewayProcessTests {
         // The status route over the same socket agrees, and a graceful stop ends the server.
         let status = try await Self.curl(["--max-time", "10", base + "/v1/tasks/sse-1/status"])
         #expect(status.contains(#""status":"completed""#) && status.contains(#""attempt":1"#), "\(status)")
+        let metrics = try await Self.curl(["--max-time", "10", base + "/metrics"])
+        #expect(metrics.contains("courier_requests_submitted_total"), "\(metrics.prefix(500))")
         // A graceful stop ends an open event stream (it says so, and the client can reconnect elsewhere) and the
         // server exits; the pending task stays in the queue.
         _ = try await Self.curl([

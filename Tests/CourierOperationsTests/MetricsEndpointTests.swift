@@ -27,7 +27,7 @@ struct MetricsEndpointTests {
         let memory = try MemoryQueueBackend(configuration: .init(queueName: queueName, maxAttempts: 2))
         let queue = InstrumentedQueueBackend(
             base: memory, metrics: QueueMetrics(queueName: queueName, factory: exporter.factory))
-        let endpoint = try exporter.serve(port: 0, sampling: queue)
+        let endpoint = try await exporter.serve(port: 0, sampling: queue)
         defer { endpoint.stop() }
         let worker = Worker(
             backend: queue,
