@@ -45,7 +45,15 @@ public struct CourierGateway: Sendable {
         tasks.get("{task_id}/wait") { request, context in try await guarded { try await wait(request, context) } }
         tasks.get("{task_id}/events") { request, context in try await guarded { try await events(request, context) } }
         tasks.post("{task_id}/cancel") { _, context in try await guarded { try await cancel(context) } }
+        router.add(middleware: MethodNotAllowedMiddleware<Context>(routes: Self.routes))
     }
+
+    /// Every route's path pattern and methods (`GET /metrics` too, which `courier serve` adds).
+    public static let routes: [String: [HTTPRequest.Method]] = [
+        "/healthz": [.get, .head], "/readyz": [.get, .head], "/metrics": [.get, .head],
+        "/v1/tasks/submit": [.post], "/v1/tasks/*/status": [.get, .head], "/v1/tasks/*/wait": [.get, .head],
+        "/v1/tasks/*/events": [.get, .head], "/v1/tasks/*/cancel": [.post],
+    ]
 
     // MARK: Routes
 
@@ -75,6 +83,10 @@ public struct CourierGateway: Sendable {
             }
         }
         let key = request.headers[HTTPField.Name("Idempotency-Key")!]
+        if let key, key.isEmpty || key.utf8.count > 256 || !key.utf8.allSatisfy({ (0x21...0x7e).contains($0) }) {
+            throw GatewayError(
+                .badRequest, code: "invalid_id", "an Idempotency-Key is 1 to 256 visible ASCII characters")
+        }
         let id = try key.map { try CorrelationID($0) } ?? .generate()
         let wait = try seconds(request, "wait")
         do {
@@ -103,10 +115,17 @@ public struct CourierGateway: Sendable {
 
     private func events(_ request: Request, _ context: some RequestContext) async throws -> Response {
         let id = try taskID(context)
-        let resume = request.headers[HTTPField.Name("Last-Event-ID")!] ?? request.uri.queryParameters.get("after")
+        // An empty Last-Event-ID means "from the start" (the SSE specification's reset); `?after=` needs a number.
+        // Both are checked when both are sent; the header wins.
         var after: UInt64 = 0
-        if let resume, !resume.isEmpty {
-            guard let value = UInt64(resume) else {
+        if let query = request.uri.queryParameters.get("after") {
+            guard query.count <= 20, let value = Self.eventID(query) else {
+                throw GatewayError(.badRequest, code: "bad_request", "?after= must be an event id (a number)")
+            }
+            after = value
+        }
+        if let header = request.headers[HTTPField.Name("Last-Event-ID")!], !header.isEmpty {
+            guard header.count <= 20, let value = Self.eventID(header) else {
                 throw GatewayError(.badRequest, code: "bad_request", "Last-Event-ID must be an event id (a number)")
             }
             after = value
@@ -157,6 +176,12 @@ public struct CourierGateway: Sendable {
         let report = try await backend.statusReport(of: id)
         let object = TaskDocument.object(id, report: report, response: final)
         return try TaskDocument.response(object, status: final == nil ? .accepted : .ok)
+    }
+
+    /// An event id of up to 20 digits; one beyond the largest sequence number means "after everything".
+    private static func eventID(_ text: String) -> UInt64? {
+        guard !text.isEmpty, text.utf8.allSatisfy({ (0x30...0x39).contains($0) }) else { return nil }
+        return UInt64(text) ?? .max
     }
 
     private func taskID(_ context: some RequestContext) throws -> CorrelationID {

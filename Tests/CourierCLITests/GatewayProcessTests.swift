@@ -19,7 +19,7 @@ struct GatewayProcessTests {
     private var databasePath: String { directory.appendingPathComponent("queue.sqlite3").path }
 
     /// A free loopback port (the kernel's choice, released for the server to take).
-    private static func freePort() throws -> Int {
+    static func freePort() throws -> Int {
         let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(socket) }
         var address = sockaddr_in()
@@ -36,7 +36,7 @@ struct GatewayProcessTests {
     }
 
     /// curl's standard output for `arguments` (each run bounded by `--max-time`).
-    private static func curl(_ arguments: [String]) async throws -> String {
+    static func curl(_ arguments: [String]) async throws -> String {
         let result = try await Subprocess.run(
             .name("curl"), arguments: Arguments(["-s", "-N"] + arguments), output: .string(limit: 1 << 20))
         return result.standardOutput

@@ -26,7 +26,14 @@ final class MemoryEventLog: @unchecked Sendable {  // Mutated only under the que
     /// Up to `limit` events after `sequence`.
     func page(after sequence: UInt64, limit: Int, finalResponse: QueueResponse?) -> RequestEventPage {
         let firstRetained = events.first?.sequence ?? (lastSequence + 1)
-        let start = sequence < firstRetained ? 0 : Int(sequence - firstRetained + 1)
+        // Any position is valid, up to UInt64.max: one past the end (or beyond) selects nothing.
+        let start: Int
+        if sequence < firstRetained {
+            start = 0
+        } else {
+            let offset = sequence - firstRetained
+            start = offset >= UInt64(events.count) ? events.count : Int(offset) + 1
+        }
         let selected = start < events.count ? Array(events[start..<min(events.count, start + max(limit, 0))]) : []
         return RequestEventPage(
             events: selected, trimmedThrough: trimmedThrough, lastSequence: lastSequence,

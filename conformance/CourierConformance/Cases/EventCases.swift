@@ -309,5 +309,27 @@ extension Conformance {
                 try await backend.appendEvents([.text("x")], holding: lease)
             }
         },
+        ConformanceCase("S17", "anyPositionIsSafe", needs: .eventStreams) { c in
+            // A reader may resume from any number a client sends, however large: past the end is an empty page.
+            let backend = try await c.backend(c.holdingConfiguration())
+            for streams in [false, true] {
+                let request = try await c.publish(backend)
+                let delivery = try await c.claim(backend, rule: "S17")
+                if streams { try await backend.appendEvents([.text("a"), .text("b")], holding: delivery.lease) }
+                for position in [3, UInt64(Int64.max), UInt64.max - 1, UInt64.max] {
+                    let page = try await backend.readEvents(of: request.correlationID, after: position, limit: 10)
+                    try c.expect(
+                        page?.events.isEmpty == true, "events: positions",
+                        "reading after \(position) returned \(String(describing: page))")
+                    let woke = try await backend.waitForEvents(
+                        of: request.correlationID, after: position, timeout: .milliseconds(10))
+                    try c.expect(!woke, "events: positions", "a wait after \(position) woke with nothing new")
+                }
+                try await c.answer(backend, delivery)
+                let elements = try await c.readAll(backend, request.correlationID, after: .max, rule: "S17")
+                try c.expect(
+                    elements.count == 1, "events: positions", "a reader after the end got \(elements), not the final")
+            }
+        },
     ]
 }
