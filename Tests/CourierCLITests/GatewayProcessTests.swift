@@ -92,8 +92,8 @@ struct GatewayProcessTests {
             try await worker.appendEvents([.chunk(Data(text.utf8))], holding: delivery.lease)
         }
 
-        // The first connection is cut by the client after 1.5 s: it has seen the boundary, a, b, c and heartbeats.
-        let first = try await Self.curl(["--max-time", "1.5", base + "/v1/tasks/sse-1/events"])
+        // The first connection is cut by the client after 4 s: it has seen the boundary, a, b, c and heartbeats.
+        let first = try await Self.curl(["--max-time", "4", base + "/v1/tasks/sse-1/events"])
         let head = Self.parse(first)
         #expect(head.ids == [1, 2, 3, 4], "\(first)")
         #expect(head.chunks == "abc")
@@ -121,10 +121,14 @@ struct GatewayProcessTests {
             "--max-time", "10", "-X", "POST", "-H", "Idempotency-Key: sse-2", "--data-binary", "later",
             base + "/v1/tasks/submit",
         ])
-        let open = Task { try await Self.curl(["--max-time", "20", base + "/v1/tasks/sse-2/events"]) }
-        try await Task.sleep(for: .seconds(1))
+        let streamed = directory.appendingPathComponent("sse-2.txt").path
+        let open = Task { try await Self.curl(["--max-time", "30", "-o", streamed, base + "/v1/tasks/sse-2/events"]) }
+        try await eventually(.seconds(20)) {
+            ((try? String(contentsOfFile: streamed, encoding: .utf8)) ?? "").contains("retry:")
+        }
         kill(server, SIGTERM)
-        let ended = try await open.value
+        _ = try await open.value
+        let ended = (try? String(contentsOfFile: streamed, encoding: .utf8)) ?? ""
         #expect(ended.contains(": shutting down"), "\(ended)")
         #expect(try await CourierExecutable.waitForExit(server, within: .seconds(20)), "the server did not stop")
         #expect(try await worker.status(of: CorrelationID("sse-2")) == .pending(attempt: 1))
