@@ -171,7 +171,7 @@ let package = Package(
         .testTarget(
             name: "CourierHTTPTests",
             dependencies: [
-                "Courier", "CourierHTTP", "CourierTestSupport",
+                "Courier", "CourierHTTP", "CourierSQLite", "CourierRedis", "CourierTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
