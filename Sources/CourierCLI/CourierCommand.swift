@@ -27,6 +27,9 @@ struct CourierCommand: AsyncParsableCommand {
               COURIER_GLOBAL_INFLIGHT          across Redis workers, 1…100,000 [none]
               COURIER_RATE_LIMIT               starts/s, 0.001…1,000,000 [none]
               COURIER_RATE_BURST               1…1,000,000 [one second's worth]
+              COURIER_HTTP_TOKENS              serve: bearer tokens, comma-separated [none]
+              COURIER_HTTP_MAX_WAIT_SECONDS    serve: longest wait a client gets, 0…3,600 s [60]
+              COURIER_HTTP_HEARTBEAT_SECONDS   serve: event-stream heartbeat, 0.1…3,600 s [15]
               LOG_LEVEL                        trace, debug, info, notice, … [info]
             Exit codes: 0 ok; 1 a request failed, timed out, is unknown, or its output could not be written; \
             2 bad usage or configuration. Errors are one line on standard error.
