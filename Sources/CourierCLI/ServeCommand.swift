@@ -93,25 +93,20 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     /// The gateway's settings from the environment.
-    /// - Throws: ``CommandFailure`` (usage) for a bad value.
+    /// - Throws: `CourierError` with code `invalidConfiguration` for a bad value (exit code 2).
     static func gatewayConfiguration(_ environment: [String: String]) throws -> GatewayConfiguration {
         var configuration = GatewayConfiguration()
         configuration.tokens = (environment["COURIER_HTTP_TOKENS"] ?? "").split(separator: ",").map {
             $0.trimmingCharacters(in: .whitespaces)
         }.filter { !$0.isEmpty }
         if let text = environment["COURIER_HTTP_MAX_WAIT_SECONDS"] {
-            guard let seconds = Double(text), seconds.isFinite, seconds > 0, seconds <= 3600 else {
-                throw CommandFailure.usage("COURIER_HTTP_MAX_WAIT_SECONDS must be a number of seconds from 0 to 3,600")
-            }
-            configuration.maxWait = .milliseconds(Int64(seconds * 1000))
+            configuration.maxWait = try SettingValue.seconds(
+                text, name: "COURIER_HTTP_MAX_WAIT_SECONDS", in: 0.001...3600)
             configuration.defaultWait = min(configuration.defaultWait, configuration.maxWait)
         }
         if let text = environment["COURIER_HTTP_HEARTBEAT_SECONDS"] {
-            guard let seconds = Double(text), seconds.isFinite, seconds >= 0.1, seconds <= 3600 else {
-                throw CommandFailure.usage(
-                    "COURIER_HTTP_HEARTBEAT_SECONDS must be a number of seconds from 0.1 to 3,600")
-            }
-            configuration.heartbeatInterval = .milliseconds(Int64(seconds * 1000))
+            configuration.heartbeatInterval = try SettingValue.seconds(
+                text, name: "COURIER_HTTP_HEARTBEAT_SECONDS", in: 0.1...3600)
         }
         return configuration
     }

@@ -15,12 +15,7 @@ enum ServerSentEvents {
             let (name, data): (String, [String: Any])
             switch record.event {
             case .chunk(let bytes): (name, data) = ("chunk", content(bytes))
-            case .progress(let progress):
-                var fields: [String: Any] = [:]
-                if let fraction = progress.fraction { fields["fraction"] = fraction }
-                if let message = progress.message { fields["message"] = message }
-                if let counter = progress.counter { fields["counter"] = counter }
-                (name, data) = ("progress", fields)
+            case .progress(let progress): (name, data) = ("progress", TaskDocument.progress(progress))
             case .attemptStarted(let attempt): (name, data) = ("attempt", ["attempt": attempt])
             case .custom(let custom, let bytes):
                 var fields = content(bytes)

@@ -31,13 +31,7 @@ enum TaskDocument {
         var object: [String: Any] = ["task_id": id.rawValue, "status": statusName(report.state), "links": links(id)]
         if let response { object["status"] = statusName(response.status) }
         if let attempt = report.attempt { object["attempt"] = attempt }
-        if let progress = report.progress {
-            var fields: [String: Any] = [:]
-            if let fraction = progress.fraction { fields["fraction"] = fraction }
-            if let message = progress.message { fields["message"] = message }
-            if let counter = progress.counter { fields["counter"] = counter }
-            object["progress"] = fields
-        }
+        if let progress = report.progress { object["progress"] = Self.progress(progress) }
         for (name, date) in [
             ("submitted_at", report.submittedAt), ("started_at", report.startedAt),
             ("updated_at", report.updatedAt), ("finished_at", report.finishedAt ?? response?.finishedAt),
@@ -54,6 +48,15 @@ enum TaskDocument {
             if let error = response.error { object["error"] = error }
         }
         return object
+    }
+
+    /// `{"fraction", "message", "counter"}`, each only when reported.
+    static func progress(_ progress: RequestProgress) -> [String: Any] {
+        var fields: [String: Any] = [:]
+        if let fraction = progress.fraction { fields["fraction"] = fraction }
+        if let message = progress.message { fields["message"] = message }
+        if let counter = progress.counter { fields["counter"] = counter }
+        return fields
     }
 
     static func links(_ id: CorrelationID) -> [String: String] {

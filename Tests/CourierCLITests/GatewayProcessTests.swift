@@ -18,23 +18,6 @@ struct GatewayProcessTests {
 
     private var databasePath: String { directory.appendingPathComponent("queue.sqlite3").path }
 
-    /// A free loopback port (the kernel's choice, released for the server to take).
-    static func freePort() throws -> Int {
-        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(socket) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) }
-        }
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socket, $0, &length) }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-
     /// curl's standard output for `arguments` (each run bounded by `--max-time`).
     static func curl(_ arguments: [String]) async throws -> String {
         let result = try await Subprocess.run(
@@ -65,7 +48,7 @@ struct GatewayProcessTests {
     }
 
     @Test func anEventStreamCutMidwayResumesWithLastEventIDWithoutLossOrRepeat() async throws {
-        let port = try Self.freePort()
+        let port = try LoopbackPort.free()
         let base = "http://127.0.0.1:\(port)"
         let server = try CourierExecutable.start(
             ["serve", "--port", "\(port)"],

@@ -18,7 +18,7 @@ struct OpenAPIConformanceTests {
         try #require(
             FileManager.default.isExecutableFile(atPath: schemathesis),
             "schemathesis is not installed at \(schemathesis); run scripts/setup")
-        let port = try GatewayProcessTests.freePort()
+        let port = try LoopbackPort.free()
         let base = "http://127.0.0.1:\(port)"
         let server = try CourierExecutable.start(
             ["serve", "--port", "\(port)", "--handler", "echo"],

@@ -29,7 +29,7 @@ public final class RedisTestServer: @unchecked Sendable {
         self.password = password
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("courier-redis-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        port = try Self.freePort()
+        port = try LoopbackPort.free()
     }
 
     /// Starts a server of its own on a free loopback port, optionally requiring `password`.
@@ -134,23 +134,6 @@ public final class RedisTestServer: @unchecked Sendable {
     /// Runs one command given as an array of arguments.
     public func command(_ arguments: [String]) throws -> String {
         try RedisTestClient(port: port, password: password).run(arguments)
-    }
-
-    private static func freePort() throws -> Int {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-                bind(descriptor, pointer, length) == 0 && getsockname(descriptor, pointer, &length) == 0
-            }
-        }
-        guard bound else { throw CourierError(.backendUnavailable, "no free loopback port") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     deinit {

@@ -8,24 +8,28 @@ extension SQLiteQueueStore {
     /// The status report of `id`: its state, times and the newest progress of its latest delivery.
     func statusReport(_ id: CorrelationID, _ db: SQLiteConnection) throws -> RequestStatusReport {
         let key: [SQLiteValue] = [queueName, .text(id.rawValue)]
-        let state = try status(id, db)
+        // One row read gives the state and the times: the request's while it runs, then its response's.
+        let state: RequestState
         let times: [SQLiteValue]
-        switch state {
-        case .unknown: return .unknown
-        case .finished:
-            times =
-                try db.query(
-                    """
-                    SELECT submitted_at, started_at, started_attempt, stored_at FROM courier_responses
-                    WHERE queue = ? AND id = ?
-                    """, key
-                ).first ?? []
-        case .pending, .running:
-            times =
-                try db.query(
-                    "SELECT submitted_at, started_at, started_attempt, NULL FROM courier_requests WHERE queue = ? AND id = ?",
-                    key
-                ).first ?? []
+        if let row = try db.query(
+            """
+            SELECT leased, attempt, submitted_at, started_at, started_attempt, NULL FROM courier_requests
+            WHERE queue = ? AND id = ?
+            """, key
+        ).first {
+            let attempt = Int(row[1].integer ?? 1)
+            state = row[0].integer == 1 ? .running(attempt: attempt) : .pending(attempt: attempt)
+            times = Array(row[2...])
+        } else if let row = try db.query(
+            """
+            SELECT status, submitted_at, started_at, started_attempt, stored_at FROM courier_responses
+            WHERE queue = ? AND id = ? AND expires_at > ?
+            """, key + [.real(Date().timeIntervalSince1970)]
+        ).first {
+            state = .finished(ResponseStatus(rawValue: row[0].text ?? ""))
+            times = Array(row[1...])
+        } else {
+            return .unknown
         }
         let log = try db.query(
             """
