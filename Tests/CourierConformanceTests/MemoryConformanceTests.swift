@@ -4,7 +4,7 @@ import Testing
 
 /// Certifies the memory adapter exactly as docs/writing-an-adapter.md tells a third party to.
 struct MemoryHarness: ConformanceHarness {
-    var declaredCapabilities: QueueCapabilities { [.fifo, .pushWakeups, .eventStreams] }
+    var declaredCapabilities: QueueCapabilities { [.fifo, .pushWakeups, .eventStreams, .requestListing] }
     /// Leases, TTLs and bounds generous enough for a loaded 2-core machine running the whole suite at once.
     var timing: ConformanceTiming {
         .init(lease: .seconds(4), responseTTL: .seconds(4), wakeBound: .milliseconds(100), scale: 10)

@@ -111,14 +111,22 @@ final class MutantBackend: QueueBackend {
         case keepsAThreadAfterShutdown
         /// Every backend opens a file that its shutdown never closes.
         case keepsAFileOpenAfterShutdown
+        /// Request counts leave cancelled responses out.
+        case countsIgnoreCancelled
+        /// Request counts report leased requests as pending.
+        case countsRunningAsPending
+        /// Listings come oldest first.
+        case listsOldestFirst
+        /// Listings ignore their filter.
+        case listingIgnoresFilter
 
         /// What the mutant (and its harness) claims.
         var capabilities: QueueCapabilities {
             switch self {
-            case .claimsDurable: [.fifo, .pushWakeups, .eventStreams, .durable]
+            case .claimsDurable: [.fifo, .pushWakeups, .eventStreams, .requestListing, .durable]
             case .claimsShared, .queueNamesCaseInsensitive, .queueNamesFolded:
-                [.fifo, .pushWakeups, .eventStreams, .shared]
-            default: [.fifo, .pushWakeups, .eventStreams]
+                [.fifo, .pushWakeups, .eventStreams, .requestListing, .shared]
+            default: [.fifo, .pushWakeups, .eventStreams, .requestListing]
             }
         }
     }
@@ -349,6 +357,28 @@ final class MutantBackend: QueueBackend {
         if mutation == .statusSaysCompletedWhenFinished { return .finished(.completed) }
         if mutation == .statusForgetsFinished { return .unknown }
         return state
+    }
+
+    func requestCounts() async throws -> RequestCounts {
+        var counts = try await base.requestCounts()
+        switch mutation {
+        case .countsIgnoreCancelled: counts.finished[.cancelled] = nil
+        case .countsRunningAsPending:
+            counts.pending += counts.running
+            counts.running = 0
+        default: break
+        }
+        return counts
+    }
+
+    func recentRequests(limit: Int, matching filter: RequestStateFilter) async throws -> [RequestSummary] {
+        switch mutation {
+        case .listsOldestFirst:
+            let all = try await base.recentRequests(limit: RequestSummary.listingLimit, matching: filter)
+            return Array(all.reversed().prefix(limit))
+        case .listingIgnoresFilter: return try await base.recentRequests(limit: limit, matching: .any)
+        default: return try await base.recentRequests(limit: limit, matching: filter)
+        }
     }
 
     func statusReport(of correlationID: CorrelationID) async throws -> RequestStatusReport {

@@ -25,6 +25,10 @@ struct MutantHarness: ConformanceHarness {
 struct MutantTests {
     static let expectations: [(MutantBackend.Mutation, [String])] = [
         (.dropsOneInHundred, ["C1"]),
+        (.countsIgnoreCancelled, ["L1"]),
+        (.countsRunningAsPending, ["L1"]),
+        (.listsOldestFirst, ["L2"]),
+        (.listingIgnoresFilter, ["L3"]),
         (.deliversTwice, ["C1", "F5"]),
         (.answersTwice, ["E2", "E3"]),
         (.neverExpiresResponses, ["E4"]),

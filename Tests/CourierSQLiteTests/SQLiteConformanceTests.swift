@@ -12,7 +12,7 @@ struct SQLiteHarness: ConformanceHarness {
         return url
     }()
 
-    var declaredCapabilities: QueueCapabilities { [.fifo, .durable, .shared, .eventStreams] }
+    var declaredCapabilities: QueueCapabilities { [.fifo, .durable, .shared, .eventStreams, .requestListing] }
     /// Leases, TTLs and bounds generous enough for a loaded 2-core machine running the whole suite at once.
     var timing: ConformanceTiming {
         .init(lease: .seconds(4), responseTTL: .seconds(4), wakeBound: .milliseconds(100), scale: 10)

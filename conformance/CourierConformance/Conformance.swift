@@ -14,7 +14,7 @@ public enum Conformance {
     public static let allCases: [ConformanceCase] =
         roundTripCases + submitCases + deliveryCases + leaseCases + responseCases + subscribeCases + statusCases
         + lifecycleCases + concurrencyCases + finalStateCases + capabilityCases + exactnessCases + timingCases
-        + resourceCases + eventCases + statusReportCases
+        + resourceCases + eventCases + statusReportCases + listingCases
 
     /// The cases `harness` qualifies for: those whose capabilities it declares and whose hooks it provides.
     ///

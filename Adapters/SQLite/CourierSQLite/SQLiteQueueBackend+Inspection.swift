@@ -24,3 +24,25 @@ extension SQLiteQueueBackend {
         }
     }
 }
+
+extension SQLiteQueueBackend {
+    /// Counts this queue's requests by state, across every process using the file, from its indexes. See
+    /// ``QueueBackend/requestCounts()``.
+    /// - Throws: ``CourierError`` with code `backendUnavailable`, `storageFailure` or `shutDown`.
+    public func requestCounts() async throws -> RequestCounts {
+        try checkOpen()
+        return try await read { [store] db in try db.readTransaction { try store.counts(db) } }
+    }
+
+    /// Lists the newest requests of this queue, in one read transaction. See
+    /// ``QueueBackend/recentRequests(limit:matching:)``.
+    /// - Throws: ``CourierError`` with code `invalidConfiguration`, `backendUnavailable`, `storageFailure` or
+    ///   `shutDown`.
+    public func recentRequests(limit: Int, matching filter: RequestStateFilter) async throws -> [RequestSummary] {
+        try Self.checkListingLimit(limit)
+        try checkOpen()
+        return try await read { [store] db in
+            try db.readTransaction { try store.recent(limit: limit, matching: filter, db) }
+        }
+    }
+}

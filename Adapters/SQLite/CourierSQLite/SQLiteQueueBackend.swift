@@ -65,7 +65,7 @@ public final class SQLiteQueueBackend: QueueBackend {
     }
 
     /// Always `[fifo, durable, shared, eventStreams]`.
-    public var capabilities: QueueCapabilities { [.fifo, .durable, .shared, .eventStreams] }
+    public var capabilities: QueueCapabilities { [.fifo, .durable, .shared, .eventStreams, .requestListing] }
     /// The queue and timing settings.
     public let configuration: QueueConfiguration
     /// The adapter settings.

@@ -3,7 +3,7 @@ import Courier
 /// The queue's tables, created and migrated by the adapter itself.
 enum SQLiteSchema {
     /// The version this build writes. Opening a file with a newer version fails instead of guessing.
-    static let currentVersion: Int64 = 3
+    static let currentVersion: Int64 = 4
 
     private static let migrations: [Int64: String] = [
         1: """
@@ -77,6 +77,12 @@ enum SQLiteSchema {
         ALTER TABLE courier_event_logs ADD COLUMN progress_message TEXT;
         ALTER TABLE courier_event_logs ADD COLUMN progress_counter INTEGER;
         """,
+        // Counts and listings: requests and responses by submission, responses by status and expiry.
+        4: """
+        CREATE INDEX courier_requests_submitted ON courier_requests (queue, submitted_at);
+        CREATE INDEX courier_responses_submitted ON courier_responses (queue, submitted_at);
+        CREATE INDEX courier_responses_status ON courier_responses (queue, status, expires_at);
+        """,
     ]
 
     /// The tables and indexes Courier creates. (SQLite's own `sqlite_…` objects, such as `sqlite_sequence` for
@@ -84,6 +90,7 @@ enum SQLiteSchema {
     static let ownNames: Set<String> = [
         "courier_schema", "courier_requests", "courier_responses", "courier_requests_ready",
         "courier_requests_leases", "courier_responses_expiry", "courier_events", "courier_event_logs",
+        "courier_requests_submitted", "courier_responses_submitted", "courier_responses_status",
     ]
 
     /// Refuses a file that holds another application's database: one with a table or view that is not Courier's.

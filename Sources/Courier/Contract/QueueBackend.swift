@@ -156,6 +156,23 @@ public protocol QueueBackend: Sendable {
     ) async throws
         -> Bool
 
+    /// Counts the queue's requests by state, as every instance sharing the queue sees them, without reading
+    /// each request: pending and running requests, and stored responses that have not expired by status [L1].
+    /// - Throws: ``CourierError`` with code ``CourierError/Code/unsupportedOperation`` without
+    ///   ``QueueCapabilities/requestListing``; ``CourierError/Code/backendUnavailable``;
+    ///   ``CourierError/Code/shutDown``.
+    func requestCounts() async throws -> RequestCounts
+
+    /// Lists the queue's most recently published requests that are still known (pending, running, or with a
+    /// response that has not expired), newest first, each with its status report; only those `filter` passes, at
+    /// most `limit` [L2–L4]. The listing covers at least the ``RequestSummary/listingLimit`` newest requests and
+    /// never reads every request of the queue.
+    /// - Throws: ``CourierError`` with code ``CourierError/Code/invalidConfiguration`` when `limit` is not 1 to
+    ///   ``RequestSummary/listingLimit``; ``CourierError/Code/unsupportedOperation`` without
+    ///   ``QueueCapabilities/requestListing``; ``CourierError/Code/backendUnavailable``;
+    ///   ``CourierError/Code/shutDown``.
+    func recentRequests(limit: Int, matching filter: RequestStateFilter) async throws -> [RequestSummary]
+
     /// Stops the backend: consumer streams end, waiters throw ``CourierError/Code/shutDown``, and resources
     /// (threads, connections, timers) are released. Calling it again does nothing.
     func shutdown() async

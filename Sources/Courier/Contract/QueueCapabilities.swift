@@ -20,10 +20,13 @@ public struct QueueCapabilities: OptionSet, Sendable, Hashable, CustomStringConv
     /// ``QueueBackend/appendEvents(_:holding:)``, ``QueueBackend/readEvents(of:after:limit:)`` and
     /// ``QueueBackend/waitForEvents(of:after:timeout:)`` are implemented.
     public static let eventStreams = QueueCapabilities(rawValue: 1 << 4)
+    /// The queue can count its requests by state and list its recent requests, for dashboards:
+    /// ``QueueBackend/requestCounts()`` and ``QueueBackend/recentRequests(limit:matching:)`` are implemented.
+    public static let requestListing = QueueCapabilities(rawValue: 1 << 5)
 
     private static let names: [(QueueCapabilities, String)] = [
         (.fifo, "fifo"), (.durable, "durable"), (.shared, "shared"), (.pushWakeups, "pushWakeups"),
-        (.eventStreams, "eventStreams"),
+        (.eventStreams, "eventStreams"), (.requestListing, "requestListing"),
     ]
 
     /// The capability names, for example `[fifo, pushWakeups]`.

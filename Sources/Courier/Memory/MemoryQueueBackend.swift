@@ -12,7 +12,7 @@ import Synchronization
 /// Safe to use from any number of tasks; every operation takes one short lock and never blocks a thread.
 public final class MemoryQueueBackend: QueueBackend {
     /// Always `[fifo, pushWakeups, eventStreams]`.
-    public var capabilities: QueueCapabilities { [.fifo, .pushWakeups, .eventStreams] }
+    public var capabilities: QueueCapabilities { [.fifo, .pushWakeups, .eventStreams, .requestListing] }
     /// The settings this instance was created with.
     public let configuration: QueueConfiguration
 
@@ -217,15 +217,7 @@ public final class MemoryQueueBackend: QueueBackend {
     public func statusReport(of correlationID: CorrelationID) async throws -> RequestStatusReport {
         try mutate { state, now, _ in
             try state.checkOpen()
-            if let record = state.records[correlationID] {
-                if case .leased = record.phase {
-                    return record.timeline.report(.running(attempt: record.attempt), events: record.events)
-                }
-                return record.timeline.report(.pending(attempt: record.attempt), events: record.events)
-            }
-            guard let stored = state.responses[correlationID], stored.expiresAt > now else { return .unknown }
-            let finished = RequestState.finished(stored.response.status)
-            return stored.timeline?.report(finished, events: stored.events) ?? RequestStatusReport(state: finished)
+            return state.report(of: correlationID, now: now)
         }
     }
 

@@ -50,6 +50,10 @@ struct MemoryQueueState {
     var deadlineIDs: Set<CorrelationID> = []
     var responses: [CorrelationID: StoredResponse] = [:]
     var expiryQueue: Deque<(expiresAt: Instant, id: CorrelationID)> = []
+    /// The newest published ids, newest last, at most ``RequestSummary/listingLimit``.
+    var recentIDs: Deque<CorrelationID> = []
+    /// The stored responses by status, kept as they are stored and expire.
+    var finishedCounts: [ResponseStatus: Int] = [:]
     var consumers = WaitQueue<CheckedContinuation<Delivery?, Never>>()
     var waiters: [CorrelationID: [UInt64: Waiter]] = [:]
     var eventWaiters: [CorrelationID: [UInt64: MemoryEventWaiter]] = [:]
@@ -87,6 +91,8 @@ struct MemoryQueueState {
             request: request, attempt: 1, phase: .ready, sequence: sequence, deadline: deadline,
             timeline: MemoryRequestTimeline(submittedAt: Date()))
         readyQueue.append((request.correlationID, sequence))
+        recentIDs.append(request.correlationID)
+        if recentIDs.count > RequestSummary.listingLimit { recentIDs.removeFirst() }
         if let deadline { effects.wake(at: deadline) }
         dispatch(now: now, effects: &effects)
     }
@@ -183,14 +189,22 @@ struct MemoryQueueState {
         delayedIDs.remove(id)
         deadlineIDs.remove(id)
         let expiresAt = now.advanced(by: configuration.responseTTL)
+        if let replaced = responses[id] { uncount(replaced.response.status) }
         responses[id] = StoredResponse(
             response: response, expiresAt: expiresAt, events: record?.events, timeline: timeline)
         expiryQueue.append((expiresAt, id))
+        finishedCounts[response.status, default: 0] += 1
         effects.wake(at: expiresAt)
         for waiter in (waiters.removeValue(forKey: id) ?? [:]).values {
             effects.answer(waiter, with: .success(response))
         }
         wakeEventWaiters(of: id, effects: &effects)
+    }
+
+    /// Takes an expired or replaced response out of ``finishedCounts``.
+    private mutating func uncount(_ status: ResponseStatus) {
+        let left = (finishedCounts[status] ?? 1) - 1
+        finishedCounts[status] = left > 0 ? left : nil
     }
 
     // MARK: Events
@@ -274,7 +288,10 @@ struct MemoryQueueState {
         }
         while let first = expiryQueue.first, first.expiresAt <= now {
             expiryQueue.removeFirst()
-            if responses[first.id]?.expiresAt == first.expiresAt { responses[first.id] = nil }
+            if let stored = responses[first.id], stored.expiresAt == first.expiresAt {
+                responses[first.id] = nil
+                uncount(stored.response.status)
+            }
         }
         dispatch(now: now, effects: &effects)
     }

@@ -170,6 +170,14 @@ public final class InstrumentedQueueBackend: QueueBackend {
         try await base.waitForEvents(of: correlationID, after: sequence, timeout: timeout)
     }
 
+    /// Passes through. See ``QueueBackend/requestCounts()``.
+    public func requestCounts() async throws -> RequestCounts { try await base.requestCounts() }
+
+    /// Passes through. See ``QueueBackend/recentRequests(limit:matching:)``.
+    public func recentRequests(limit: Int, matching filter: RequestStateFilter) async throws -> [RequestSummary] {
+        try await base.recentRequests(limit: limit, matching: filter)
+    }
+
     /// Passes through. See ``QueueBackend/status(of:)``.
     /// - Throws: As the wrapped backend.
     public func status(of correlationID: CorrelationID) async throws -> RequestState {

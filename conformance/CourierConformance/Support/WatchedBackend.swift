@@ -132,6 +132,16 @@ final class WatchedBackend: QueueBackend {
         }
     }
 
+    func requestCounts() async throws -> RequestCounts {
+        try await bounded("requestCounts()", callBound) { [base] in try await base.requestCounts() }
+    }
+
+    func recentRequests(limit: Int, matching filter: RequestStateFilter) async throws -> [RequestSummary] {
+        try await bounded("recentRequests(limit: \(limit), matching: \(filter))", callBound) { [base] in
+            try await base.recentRequests(limit: limit, matching: filter)
+        }
+    }
+
     func statusReport(of correlationID: CorrelationID) async throws -> RequestStatusReport {
         try await bounded("statusReport(of: \(correlationID))", callBound) { [base] in
             try await base.statusReport(of: correlationID)
