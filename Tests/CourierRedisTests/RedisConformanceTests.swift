@@ -14,7 +14,9 @@ struct RedisHarness: ConformanceHarness {
     let wakeMode: RedisWakeMode
     let namespace = "test-\(UUID().uuidString.prefix(8))"
 
-    var declaredCapabilities: QueueCapabilities { [.fifo, .durable, .shared, .pushWakeups, .eventStreams] }
+    var declaredCapabilities: QueueCapabilities {
+        [.fifo, .durable, .shared, .pushWakeups, .eventStreams, .requestListing]
+    }
     /// Leases, TTLs and bounds generous enough for a loaded 2-core machine running the whole suite at once.
     var timing: ConformanceTiming {
         .init(lease: .seconds(4), responseTTL: .seconds(4), wakeBound: .milliseconds(100), scale: 10)

@@ -41,7 +41,9 @@ public final class RedisQueueBackend: QueueBackend {
     }
 
     /// Always `[fifo, durable, shared, pushWakeups, eventStreams]`.
-    public var capabilities: QueueCapabilities { [.fifo, .durable, .shared, .pushWakeups, .eventStreams] }
+    public var capabilities: QueueCapabilities {
+        [.fifo, .durable, .shared, .pushWakeups, .eventStreams, .requestListing]
+    }
     /// The queue this instance serves and its lease, attempts, TTL and payload limits.
     public let configuration: QueueConfiguration
     /// How waiters are woken: `.list` (redis-list) or `.pubSub` (redis-pubsub).

@@ -13,6 +13,9 @@ import Courier
 /// | `done:<id>` | pub/sub channel (redis-pubsub) | — |
 /// | `watch:<id>`, `replies:<client>` | set of reply lists; a client's reply list (redis-list) | `PX` TTL |
 /// | `ev:<id>` | stream of the request's events, entry `<sequence>-1`, capped at the events kept | `PX` response TTL once answered |
+/// | `recent` | list of the newest published ids, newest first, capped at ``RequestSummary/listingLimit`` | `PX` response TTL from the latest publish |
+/// | `fin:<status>` | sorted set of the ids with an unexpired response of that status, by expiry (ms) | `PX` response TTL from the latest response; expired members removed as responses are stored |
+/// | `statuses` | set of the statuses outside the five built-in ones that have a `fin:` set | `PX` response TTL |
 /// | `evl:<id>` | hash: newest sequence number `l`, highest trimmed `t`, lease token of the last appender `k` | `PX` response TTL once answered |
 struct RedisKeys: Sendable {
     /// `namespace:{queue}:`, passed to every script as `KEYS[1]`.

@@ -10,7 +10,7 @@ struct RedisQueueStore: Sendable {
     private var leaseMilliseconds: Int { Int(configuration.leaseDuration.inSeconds * 1000) }
     private var ttlMilliseconds: Int { max(1, Int(configuration.responseTTL.inSeconds * 1000)) }
 
-    private func run(
+    func run(
         _ script: RedisScript, _ connection: RedisConnection, _ arguments: [RedisArgument]
     )
         async throws -> RedisValue
@@ -30,6 +30,7 @@ struct RedisQueueStore: Sendable {
                 .string(String(request.createdAt.timeIntervalSinceReferenceDate)),
                 .string(deadline.map { String(Int($0.timeIntervalSince1970 * 1000)) } ?? ""),
                 .string(deadline.map { String($0.timeIntervalSinceReferenceDate) } ?? ""),
+                .integer(ttlMilliseconds), .integer(RequestSummary.listingLimit),
             ])
         if reply.integer != 1 {
             throw CourierError(

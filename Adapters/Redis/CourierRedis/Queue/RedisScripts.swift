@@ -18,6 +18,8 @@ struct RedisScripts: Sendable {
     let watch: RedisScript
     let appendEvents: RedisScript
     let events: RedisScript
+    let counts: RedisScript
+    let recent: RedisScript
 
     init(wake: RedisWakeMode) {
         let library = Self.library + (wake == .pubSub ? Self.notifyByPublish : Self.notifyByReplyList)
@@ -36,10 +38,16 @@ struct RedisScripts: Sendable {
         watch = script("watch", Self.watchBody)
         appendEvents = script("append-events", Self.appendEventsBody)
         events = script("events", Self.eventsBody)
+        counts = script("counts", Self.countsBody)
+        recent = script("recent", Self.recentBody)
     }
 
     var all: [RedisScript] {
-        [publish, claim, respond, extend, release, unclaim, cancel, status, statusReport, watch, appendEvents, events]
+        [
+            publish, claim, respond, extend, release, unclaim, cancel, status, statusReport, watch, appendEvents,
+            events,
+            counts, recent,
+        ]
     }
 
     static let library = """
@@ -53,6 +61,7 @@ struct RedisScripts: Sendable {
           return ns('1') .. ns(status) .. ns(id) .. ns('1') .. ns(err) .. ns('{}')
             .. ns(string.format('%.3f', now / 1000)) .. ns('')
         end
+        local builtin_statuses = {completed = true, failed = true, cancelled = true, timedOut = true, deadLettered = true}
         local function status_of(enc)
           local c1 = string.find(enc, ':', 1, true)
           local pos = c1 + tonumber(string.sub(enc, 1, c1 - 1)) + 2
@@ -108,12 +117,25 @@ struct RedisScripts: Sendable {
     /// Shared by every script that finishes a request: store (first wins is checked by the caller), forget the
     /// request, wake waiters.
     static let storeAndReap = """
+        -- Responses by status, each scored by its expiry, for the counts (see RedisScripts+Listing).
+        local function count_finished(id, status, ttl)
+          local now = now_ms()
+          local key = p .. 'fin:' .. status
+          redis.call('ZADD', key, now + ttl, id)
+          redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+          redis.call('PEXPIRE', key, ttl)
+          if not builtin_statuses[status] then
+            redis.call('SADD', p .. 'statuses', status)
+            redis.call('PEXPIRE', p .. 'statuses', ttl)
+          end
+        end
         local function store(id, enc, ttl)
           -- The stored response carries, after its own fields, the request's submission, latest start and its
           -- attempt: what a status report shows of a finished request. Waiters are sent the response alone.
           local key = p .. 'req:' .. id
           local r = redis.call('HMGET', key, 'sb', 'st', 'sa', 'e')
           redis.call('SET', p .. 'res:' .. id, enc .. ns(r[1] or '') .. ns(r[2] or '') .. ns(r[3] or ''), 'PX', ttl)
+          count_finished(id, status_of(enc), ttl)
           if r[4] then
             redis.call('PEXPIRE', p .. 'ev:' .. id, ttl)
             redis.call('PEXPIRE', p .. 'evl:' .. id, ttl)
@@ -181,7 +203,9 @@ struct RedisScripts: Sendable {
 
         """
 
-    /// ARGV: id, payload, headers, created, deadline ms or '', deadline (reference date) or ''.
+    /// ARGV: id, payload, headers, created, deadline ms or '', deadline (reference date) or '', response TTL ms,
+    /// recent requests kept.
+    /// The id also goes onto the capped list of recent requests that listings read.
     static let publishBody = """
         local id = ARGV[1]
         if redis.call('EXISTS', p .. 'req:' .. id, p .. 'res:' .. id) > 0 then return 0 end
@@ -191,6 +215,9 @@ struct RedisScripts: Sendable {
           redis.call('ZADD', p .. 'deadlines', ARGV[5], id)
         end
         redis.call('LPUSH', p .. 'pending', id)
+        redis.call('LPUSH', p .. 'recent', id)
+        redis.call('LTRIM', p .. 'recent', 0, ARGV[8] - 1)
+        redis.call('PEXPIRE', p .. 'recent', ARGV[7])
         wake()
         return 1
         """
