@@ -19,7 +19,9 @@ struct ServeCommand: AsyncParsableCommand {
             GET /metrics (Prometheus) (docs/gateway.md). COURIER_HTTP_TOKENS (comma-separated) requires 'Authorization: Bearer <token>' on \
             the task routes; without tokens the gateway warns when it listens beyond loopback. \
             COURIER_HTTP_MAX_WAIT_SECONDS (default 60) caps every wait a client asks for; \
-            COURIER_HTTP_HEARTBEAT_SECONDS (default 15) spaces the comments that keep idle event streams open. With --handler, a worker \
+            COURIER_HTTP_HEARTBEAT_SECONDS (default 15) spaces the comments that keep idle event streams open; \
+            COURIER_HTTP_RATE_LIMIT (requests a second per client, by token or address; default none) answers 429 with \
+            Retry-After beyond it, COURIER_HTTP_RATE_BURST (default one second's worth) sets the burst. With --handler, a worker \
             runs in the same process (the way to use QUEUE_TYPE=memory). SIGTERM or SIGINT stops accepting, ends \
             event streams and long polls, and lets requests in flight finish. \(environmentNote)
             """)
@@ -53,7 +55,7 @@ struct ServeCommand: AsyncParsableCommand {
         MetricsSystem.bootstrap(exporter.factory)
         let backend = InstrumentedQueueBackend(
             base: store, metrics: QueueMetrics(queueName: store.configuration.queueName, factory: exporter.factory))
-        let router = Router()
+        let router = Router(context: GatewayRequestContext.self)
         CourierGateway(backend: backend, configuration: configuration).addRoutes(to: router)
         exporter.addRoutes(to: router, sampling: backend)
         let loopback = ["127.0.0.1", "::1", "localhost"].contains(host)
@@ -107,6 +109,14 @@ struct ServeCommand: AsyncParsableCommand {
         if let text = environment["COURIER_HTTP_HEARTBEAT_SECONDS"] {
             configuration.heartbeatInterval = try SettingValue.seconds(
                 text, name: "COURIER_HTTP_HEARTBEAT_SECONDS", in: 0.1...3600)
+        }
+        if let text = environment["COURIER_HTTP_RATE_LIMIT"] {
+            configuration.rateLimit = try SettingValue.number(
+                text, name: "COURIER_HTTP_RATE_LIMIT", in: 0.01...1_000_000, unit: "requests a second")
+        }
+        if let text = environment["COURIER_HTTP_RATE_BURST"] {
+            configuration.rateBurst = try SettingValue.number(
+                text, name: "COURIER_HTTP_RATE_BURST", in: 1...1_000_000, unit: "requests")
         }
         return configuration
     }

@@ -16,6 +16,8 @@ import NIOCore
 /// | `GET /v1/tasks/{task_id}/wait?timeout=S` | 200 with the finished task, or 202 with the task still pending or running at the timeout |
 /// | `GET /v1/tasks/{task_id}/events` | an event stream (see the gateway docs); `Last-Event-ID` or `?after=N` resumes |
 /// | `POST /v1/tasks/{task_id}/cancel` | 200 (404 unknown, 409 already finished) |
+/// | `GET /v1/tasks?status=&limit=` | 200 `{"tasks": [...]}`, the newest first (501 without ``QueueCapabilities/requestListing``) |
+/// | `GET /v1/queue` | 200 `{"queue", "pending", "running", "finished": {status: count}}` |
 /// | `GET /healthz`, `GET /readyz` | 200 while the process runs / while the store answers (503 otherwise) |
 ///
 /// The submit body is the request payload, kept byte for byte (a body sent as JSON must be valid JSON); an
@@ -38,21 +40,36 @@ public struct CourierGateway: Sendable {
     public func addRoutes<Context: RequestContext>(to router: Router<Context>) {
         router.get("healthz") { _, _ in try TaskDocument.response(["status": "ok"]) }
         router.get("readyz") { _, _ in try await ready() }
-        let tasks = router.group("v1/tasks").add(
-            middleware: BearerTokenMiddleware<Context>(tokens: configuration.tokens))
+        // One rate limit for both groups, so a client's requests to either count against one bucket.
+        let rateLimit = configuration.rateLimit.map {
+            RateLimitMiddleware<Context>(rate: $0, burst: configuration.rateBurst)
+        }
+        let tasks = guardedGroup(router, "v1/tasks", rateLimit)
         tasks.post("submit") { request, context in try await guarded { try await submit(request, context) } }
         tasks.get("{task_id}/status") { _, context in try await guarded { try await status(context) } }
         tasks.get("{task_id}/wait") { request, context in try await guarded { try await wait(request, context) } }
         tasks.get("{task_id}/events") { request, context in try await guarded { try await events(request, context) } }
         tasks.post("{task_id}/cancel") { _, context in try await guarded { try await cancel(context) } }
+        tasks.get { request, _ in try await guarded { try await listTasks(request) } }
+        guardedGroup(router, "v1/queue", rateLimit).get { _, _ in try await guarded { try await queueCounts() } }
         router.add(middleware: MethodNotAllowedMiddleware<Context>(routes: Self.routes))
+    }
+
+    /// A group of routes behind the rate limit (when configured) and the bearer tokens.
+    private func guardedGroup<Context: RequestContext>(
+        _ router: Router<Context>, _ path: RouterPath, _ rateLimit: RateLimitMiddleware<Context>?
+    ) -> RouterGroup<Context> {
+        let group = router.group(path)
+        if let rateLimit { group.add(middleware: rateLimit) }
+        return group.add(middleware: BearerTokenMiddleware<Context>(tokens: configuration.tokens))
     }
 
     /// Every route's path pattern and methods (`GET /metrics` too, which `courier serve` adds).
     public static let routes: [String: [HTTPRequest.Method]] = [
         "/healthz": [.get, .head], "/readyz": [.get, .head], "/metrics": [.get, .head],
         "/v1/tasks/submit": [.post], "/v1/tasks/*/status": [.get, .head], "/v1/tasks/*/wait": [.get, .head],
-        "/v1/tasks/*/events": [.get, .head], "/v1/tasks/*/cancel": [.post],
+        "/v1/tasks/*/events": [.get, .head], "/v1/tasks/*/cancel": [.post], "/v1/tasks": [.get, .head],
+        "/v1/queue": [.get, .head],
     ]
 
     // MARK: Routes
@@ -208,7 +225,7 @@ public struct CourierGateway: Sendable {
     }
 
     /// Runs a route, answering every error as JSON.
-    private func guarded(_ route: () async throws -> Response) async throws -> Response {
+    func guarded(_ route: () async throws -> Response) async throws -> Response {
         do {
             return try await route()
         } catch {

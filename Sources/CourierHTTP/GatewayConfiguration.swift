@@ -12,14 +12,23 @@ public struct GatewayConfiguration: Sendable {
     /// Bearer tokens that may call the task routes; empty means no authentication (see ``CourierGateway``).
     public var tokens: [String]
 
+    /// Requests a second each client may make to the task and queue routes (``RateLimitMiddleware``); `nil` for
+    /// no limit.
+    public var rateLimit: Double?
+    /// The most requests a client may make at once under ``rateLimit``; `nil` for one second's worth.
+    public var rateBurst: Double?
+
     /// Creates a configuration.
     public init(
         maxWait: Duration = .seconds(60), defaultWait: Duration = .seconds(30),
-        heartbeatInterval: Duration = .seconds(15), tokens: [String] = []
+        heartbeatInterval: Duration = .seconds(15), tokens: [String] = [], rateLimit: Double? = nil,
+        rateBurst: Double? = nil
     ) {
         self.maxWait = maxWait
         self.defaultWait = defaultWait
         self.heartbeatInterval = heartbeatInterval
         self.tokens = tokens
+        self.rateLimit = rateLimit
+        self.rateBurst = rateBurst
     }
 }

@@ -39,6 +39,7 @@ public struct GatewayError: HTTPResponseError, Sendable {
         case .payloadTooLarge: self.init(.contentTooLarge, code: "payload_too_large", courier.message)
         case .invalidCorrelationID: self.init(.badRequest, code: "invalid_id", courier.message)
         case .invalidConfiguration, .decodingFailed: self.init(.badRequest, code: "bad_request", courier.message)
+        case .unsupportedOperation: self.init(.notImplemented, code: "not_supported", courier.message)
         case .backendUnavailable, .shutDown: self.init(.serviceUnavailable, code: "unavailable", courier.message)
         default: self.init(.internalServerError, code: "internal", "the queue failed: \(courier.code)")
         }

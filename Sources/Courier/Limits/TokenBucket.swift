@@ -43,6 +43,21 @@ public final class TokenBucket: Sendable {
         }
     }
 
+    /// Takes a token if one is available now, without waiting.
+    /// - Returns: `nil` when a token was taken; otherwise how long until one will be available (nothing is taken).
+    public func tryAcquire(at now: ContinuousClock.Instant = .now) -> Duration? {
+        state.withLock { state in
+            let elapsed = max(0, (now - state.updatedAt).inSeconds)
+            state.tokens = min(burst, state.tokens + elapsed * rate)
+            state.updatedAt = max(state.updatedAt, now)
+            guard state.tokens < 1 else {
+                state.tokens -= 1
+                return nil
+            }
+            return .nanoseconds(Int64(((1 - state.tokens) / rate * 1e9).rounded(.up)))
+        }
+    }
+
     /// Takes a token at `now` and returns how long the caller must wait before using it (`.zero` when one was
     /// available). A negative balance records tokens promised to earlier callers.
     func reserve(at now: ContinuousClock.Instant) -> Duration {
