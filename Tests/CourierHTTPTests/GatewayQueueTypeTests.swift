@@ -87,6 +87,16 @@ struct GatewayQueueTypeTests {
             try await client.execute(uri: "/v1/tasks/\(kind)-none/wait?timeout=1", method: .get) { response in
                 #expect(response.status == .notFound, "\(kind)")
             }
+            try await client.execute(uri: "/v1/tasks?status=completed", method: .get) { response in
+                let tasks = try #require(try Self.json(response)["tasks"] as? [[String: Any]], "\(kind)")
+                #expect(tasks.map { $0["task_id"] as? String } == ["\(kind)-1"], "\(kind): \(tasks)")
+                #expect((tasks.first?["progress"] as? [String: Any])?["message"] as? String == "half way", "\(kind)")
+            }
+            try await client.execute(uri: "/v1/queue", method: .get) { response in
+                let counts = try Self.json(response)
+                #expect(counts["pending"] as? Int == 0 && counts["running"] as? Int == 0, "\(kind): \(counts)")
+                #expect(counts["finished"] as? [String: Int] == ["completed": 1], "\(kind): \(counts)")
+            }
             try await client.execute(uri: "/readyz", method: .get) { #expect($0.status == .ok, "\(kind)") }
         }
         await backend.shutdown()
