@@ -8,7 +8,7 @@ import Logging
 import Metrics
 import ServiceLifecycle
 
-/// `courier serve [--host H] [--port P] [--handler echo|bench]`: the HTTP gateway over the configured queue.
+/// `courier serve [--host H] [--port P] [--handler echo|bench|chat]`: the HTTP gateway over the configured queue.
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
@@ -27,7 +27,7 @@ struct ServeCommand: AsyncParsableCommand {
             """)
 
     enum HandlerKind: String, ExpressibleByArgument, CaseIterable {
-        case echo, bench
+        case echo, bench, chat
     }
 
     @Option(help: "The address to listen on.")
@@ -36,7 +36,11 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The port to listen on (0 picks a free one; the log says which).")
     var port = 8080
 
-    @Option(help: "Also run a worker in this process: echo (answers with the payload) or bench (streams).")
+    @Option(
+        help: """
+            Also run a worker in this process: echo (answers with the payload), bench (streams), or chat (a slow \
+            stand-in for an LLM: progress, then the answer a word at a time).
+            """)
     var handler: HandlerKind?
 
     func validate() throws {
@@ -67,7 +71,12 @@ struct ServeCommand: AsyncParsableCommand {
         var services: [any Service] = []
         if let handler {
             let echo: Worker.StreamingHandler = { @Sendable request, _ in request.payload }
-            let work = handler == .bench ? StreamingBench.handle : echo
+            let work =
+                switch handler {
+                case .echo: echo
+                case .bench: StreamingBench.handle
+                case .chat: ChatDemoHandler.handle
+                }
             services.append(
                 Worker(
                     backend: backend, configuration: .init(concurrency: try environment.workerConcurrency()),

@@ -38,7 +38,7 @@ extension CourierGateway {
     /// `?status=`: a task status name, `finished` for any final one, or nothing for every task.
     static func filter(_ name: String?) throws -> RequestStateFilter {
         switch name {
-        case nil, "": return .any
+        case nil: return .any
         case "pending": return .pending
         case "running": return .running
         case "finished": return .finished(nil)

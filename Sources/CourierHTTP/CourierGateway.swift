@@ -18,6 +18,7 @@ import NIOCore
 /// | `POST /v1/tasks/{task_id}/cancel` | 200 (404 unknown, 409 already finished) |
 /// | `GET /v1/tasks?status=&limit=` | 200 `{"tasks": [...]}`, the newest first (501 without ``QueueCapabilities/requestListing``) |
 /// | `GET /v1/queue` | 200 `{"queue", "pending", "running", "finished": {status: count}}` |
+/// | `GET /` | the dashboard: an HTML page with no external assets that shows the counts, the recent tasks, and a selected task's progress and output live |
 /// | `GET /healthz`, `GET /readyz` | 200 while the process runs / while the store answers (503 otherwise) |
 ///
 /// The submit body is the request payload, kept byte for byte (a body sent as JSON must be valid JSON); an
@@ -38,6 +39,7 @@ public struct CourierGateway: Sendable {
 
     /// Adds every route to `router`.
     public func addRoutes<Context: RequestContext>(to router: Router<Context>) {
+        router.get("/") { _, _ in Self.dashboard() }
         router.get("healthz") { _, _ in try TaskDocument.response(["status": "ok"]) }
         router.get("readyz") { _, _ in try await ready() }
         // One rate limit for both groups, so a client's requests to either count against one bucket.
@@ -66,7 +68,7 @@ public struct CourierGateway: Sendable {
 
     /// Every route's path pattern and methods (`GET /metrics` too, which `courier serve` adds).
     public static let routes: [String: [HTTPRequest.Method]] = [
-        "/healthz": [.get, .head], "/readyz": [.get, .head], "/metrics": [.get, .head],
+        "/": [.get, .head], "/healthz": [.get, .head], "/readyz": [.get, .head], "/metrics": [.get, .head],
         "/v1/tasks/submit": [.post], "/v1/tasks/*/status": [.get, .head], "/v1/tasks/*/wait": [.get, .head],
         "/v1/tasks/*/events": [.get, .head], "/v1/tasks/*/cancel": [.post], "/v1/tasks": [.get, .head],
         "/v1/queue": [.get, .head],
@@ -166,6 +168,21 @@ public struct CourierGateway: Sendable {
         var object = TaskDocument.object(id, report: report, response: try await backend.getResponse(for: id))
         object["cancelled"] = result == .removedPending ? "pending" : "running"
         return try TaskDocument.response(object)
+    }
+
+    /// The dashboard page: public (it holds no data; its own requests carry the token), never cached, and allowed
+    /// to load nothing but itself and this gateway's routes.
+    private static func dashboard() -> Response {
+        Response(
+            status: .ok,
+            headers: [
+                .contentType: "text/html; charset=utf-8", .cacheControl: "no-cache",
+                HTTPField.Name("Content-Security-Policy")!:
+                    "default-src 'none'; connect-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+                    + "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+                HTTPField.Name("X-Content-Type-Options")!: "nosniff",
+            ],
+            body: .init(byteBuffer: ByteBuffer(string: DashboardPage.html)))
     }
 
     private func ready() async throws -> Response {

@@ -9,7 +9,11 @@ import ServiceLifecycle
 /// after N. An idle stream carries a `: heartbeat` comment every heartbeat interval.
 enum ServerSentEvents {
     /// The text of one element.
-    static func frame(_ element: RequestEventElement, id: CorrelationID) -> String {
+    /// The text of one element; `report` is the task's status report for the final result (attempt, progress and
+    /// times), when it could be read.
+    static func frame(
+        _ element: RequestEventElement, id: CorrelationID, report finalReport: RequestStatusReport? = nil
+    ) -> String {
         switch element {
         case .event(let record):
             let (name, data): (String, [String: Any])
@@ -26,7 +30,9 @@ enum ServerSentEvents {
         case .gap(let after, let through):
             return "id: \(through)\nevent: gap\ndata: \(json(["after": after, "through": through]))\n\n"
         case .final(let response):
-            let report = RequestStatusReport(state: .finished(response.status), finishedAt: response.finishedAt)
+            var report =
+                finalReport ?? RequestStatusReport(state: .finished(response.status), finishedAt: response.finishedAt)
+            report.state = .finished(response.status)
             return "event: result\ndata: \(json(TaskDocument.object(id, report: report, response: response)))\n\n"
         }
     }
@@ -56,7 +62,10 @@ enum ServerSentEvents {
                 group.addTask {
                     do {
                         for try await element in backend.events(for: id, after: after) {
-                            output.yield(frame(element, id: id))
+                            // The result carries what the status route shows: one report read per stream.
+                            var report: RequestStatusReport?
+                            if case .final = element { report = try? await backend.statusReport(of: id) }
+                            output.yield(frame(element, id: id, report: report))
                         }
                     } catch is CancellationError {
                     } catch {

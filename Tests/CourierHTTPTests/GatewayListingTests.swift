@@ -63,7 +63,7 @@ struct GatewayListingTests {
                 #expect(counts["running"] as? Int == 1)
                 #expect(counts["finished"] as? [String: Int] == ["completed": 1, "cancelled": 1])
             }
-            for query in ["status=done", "limit=0", "limit=1001", "limit=x"] {
+            for query in ["status=done", "status=", "limit=0", "limit=1001", "limit=x"] {
                 try await client.execute(uri: "/v1/tasks?" + query, method: .get) { response in
                     #expect(response.status == .badRequest, "\(query)")
                     let error = try #require(try Self.json(response)["error"] as? [String: String])
