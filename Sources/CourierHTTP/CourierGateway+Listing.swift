@@ -21,18 +21,23 @@ extension CourierGateway {
             limit = value
         }
         let summaries = try await backend.recentRequests(limit: limit, matching: filter)
-        let tasks = summaries.map { TaskDocument.object($0.correlationID, report: $0.report) }
-        return try TaskDocument.response(["tasks": tasks])
+        var object = JSONObject()
+        object.set("tasks", summaries.map { TaskDocument.object($0.correlationID, report: $0.report) })
+        return TaskDocument.response(object)
     }
 
     func queueCounts() async throws -> Response {
         let counts = try await backend.requestCounts()
-        var finished: [String: Int] = [:]
-        for (status, count) in counts.finished { finished[TaskDocument.statusName(status), default: 0] += count }
-        return try TaskDocument.response([
-            "queue": backend.configuration.queueName, "pending": counts.pending, "running": counts.running,
-            "finished": finished,
-        ])
+        var finished = JSONObject()
+        for (status, count) in counts.finished.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            finished.set(TaskDocument.statusName(status), count)
+        }
+        var object = JSONObject()
+        object.set("queue", backend.configuration.queueName)
+        object.set("pending", counts.pending)
+        object.set("running", counts.running)
+        object.set("finished", finished)
+        return TaskDocument.response(object)
     }
 
     /// `?status=`: a task status name, `finished` for any final one, or nothing for every task.

@@ -40,7 +40,7 @@ public struct CourierGateway: Sendable {
     /// Adds every route to `router`.
     public func addRoutes<Context: RequestContext>(to router: Router<Context>) {
         router.get("/") { _, _ in Self.dashboard() }
-        router.get("healthz") { _, _ in try TaskDocument.response(["status": "ok"]) }
+        router.get("healthz") { _, _ in TaskDocument.response(Self.status("ok")) }
         router.get("readyz") { _, _ in try await ready() }
         // One rate limit for both groups, so a client's requests to either count against one bucket.
         let rateLimit = configuration.rateLimit.map {
@@ -123,7 +123,7 @@ public struct CourierGateway: Sendable {
         if report.state == .unknown { throw unknown(id) }
         var response: QueueResponse?
         if case .finished = report.state { response = try await backend.getResponse(for: id) }
-        return try TaskDocument.response(TaskDocument.object(id, report: report, response: response))
+        return TaskDocument.response(TaskDocument.object(id, report: report, response: response))
     }
 
     private func wait(_ request: Request, _ context: some RequestContext) async throws -> Response {
@@ -166,8 +166,8 @@ public struct CourierGateway: Sendable {
         let result = try await backend.cancel(id)
         let report = try await backend.statusReport(of: id)
         var object = TaskDocument.object(id, report: report, response: try await backend.getResponse(for: id))
-        object["cancelled"] = result == .removedPending ? "pending" : "running"
-        return try TaskDocument.response(object)
+        object.set("cancelled", result == .removedPending ? "pending" : "running")
+        return TaskDocument.response(object)
     }
 
     /// The dashboard page: public (it holds no data; its own requests carry the token), never cached, and allowed
@@ -185,13 +185,19 @@ public struct CourierGateway: Sendable {
             body: .init(byteBuffer: ByteBuffer(string: DashboardPage.html)))
     }
 
+    private static func status(_ text: String) -> JSONObject {
+        var object = JSONObject()
+        object.set("status", text)
+        return object
+    }
+
     private func ready() async throws -> Response {
         do {
             _ = try await backend.getResponse(for: CorrelationID("courier-readiness-probe"))
         } catch {
             throw GatewayError(.serviceUnavailable, code: "unavailable", "the queue's store does not answer")
         }
-        return try TaskDocument.response(["status": "ready"])
+        return TaskDocument.response(Self.status("ready"))
     }
 
     // MARK: Helpers
@@ -209,7 +215,7 @@ public struct CourierGateway: Sendable {
         }
         let report = try await backend.statusReport(of: id)
         let object = TaskDocument.object(id, report: report, response: final)
-        return try TaskDocument.response(object, status: final == nil ? .accepted : .ok)
+        return TaskDocument.response(object, status: final == nil ? .accepted : .ok)
     }
 
     /// An event id of up to 20 digits; one beyond the largest sequence number means "after everything".

@@ -242,7 +242,7 @@ enum DashboardPage {
                   if (colon <= 0) continue;
                   const field = line.slice(0, colon), data = line.slice(colon + 1).replace(/^ /, "");
                   if (field === "event") event.name = data;
-                  else if (field === "data") event.data += data;
+                  else if (field === "data") event.data += (event.data ? "\\n" : "") + data;
                   else if (field === "id") event.id = data;
                 }
                 if (event.id != null) last = Number(event.id);

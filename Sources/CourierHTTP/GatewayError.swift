@@ -47,8 +47,12 @@ public struct GatewayError: HTTPResponseError, Sendable {
 
     /// The JSON answer.
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        let body = try JSONSerialization.data(
-            withJSONObject: ["error": ["code": code, "message": message]], options: [.sortedKeys])
+        var error = JSONObject()
+        error.set("code", code)
+        error.set("message", message)
+        var object = JSONObject()
+        object.set("error", error)
+        let body = object.data
         var headers = self.headers
         headers[.contentType] = "application/json"
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))

@@ -16,38 +16,53 @@ enum ServerSentEvents {
     ) -> String {
         switch element {
         case .event(let record):
-            let (name, data): (String, [String: Any])
+            let (name, data): (String, JSONObject)
             switch record.event {
             case .chunk(let bytes): (name, data) = ("chunk", content(bytes))
             case .progress(let progress): (name, data) = ("progress", TaskDocument.progress(progress))
-            case .attemptStarted(let attempt): (name, data) = ("attempt", ["attempt": attempt])
+            case .attemptStarted(let attempt):
+                var fields = JSONObject()
+                fields.set("attempt", attempt)
+                (name, data) = ("attempt", fields)
             case .custom(let custom, let bytes):
                 var fields = content(bytes)
-                fields["name"] = custom
+                fields.set("name", custom)
                 (name, data) = ("custom", fields)
             }
-            return "id: \(record.sequence)\nevent: \(name)\ndata: \(json(data))\n\n"
+            return "id: \(record.sequence)\nevent: \(name)\n\(dataLines(data))\n"
         case .gap(let after, let through):
-            return "id: \(through)\nevent: gap\ndata: \(json(["after": after, "through": through]))\n\n"
+            var fields = JSONObject()
+            fields.set("after", after)
+            fields.set("through", through)
+            return "id: \(through)\nevent: gap\n\(dataLines(fields))\n"
         case .final(let response):
             var report =
                 finalReport ?? RequestStatusReport(state: .finished(response.status), finishedAt: response.finishedAt)
             report.state = .finished(response.status)
-            return "event: result\ndata: \(json(TaskDocument.object(id, report: report, response: response)))\n\n"
+            return "event: result\n\(dataLines(TaskDocument.object(id, report: report, response: response)))\n"
         }
     }
 
     /// `{"text": …}` for UTF-8 bytes, `{"base64": …}` for others.
-    private static func content(_ bytes: Data) -> [String: Any] {
-        if let text = String(data: bytes, encoding: .utf8) { return ["text": text] }
-        return ["base64": bytes.base64EncodedString()]
+    private static func content(_ bytes: Data) -> JSONObject {
+        var fields = JSONObject()
+        if let text = String(validating: bytes, as: UTF8.self) {
+            fields.set("text", text)
+        } else {
+            fields.set("base64", bytes.base64EncodedString())
+        }
+        return fields
     }
 
-    private static func json(_ object: [String: Any]) -> String {
-        let data =
-            (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
-            ?? Data("{}".utf8)
-        return String(decoding: data, as: UTF8.self)
+    /// `object` as `data:` lines. A result's JSON is the worker's own text and may span lines (only ever in its
+    /// whitespace); each line gets its own `data:` field, which a client joins back with newlines.
+    static func dataLines(_ object: JSONObject) -> String {
+        let text = object.text
+        guard text.contains(where: { $0 == "\n" || $0 == "\r" || $0 == "\r\n" }) else { return "data: \(text)\n" }
+        return text.split(
+            omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r" || $0 == "\r\n" }
+        )
+        .map { "data: \($0)\n" }.joined()
     }
 
     /// The stream of `id`'s events after `after`, with heartbeats, ending after the final result, or with a
@@ -70,8 +85,10 @@ enum ServerSentEvents {
                     } catch is CancellationError {
                     } catch {
                         let failure = GatewayError(error)
-                        let fields = ["code": failure.code, "message": failure.message]
-                        output.yield("event: error\ndata: \(json(fields))\n\n")
+                        var fields = JSONObject()
+                        fields.set("code", failure.code)
+                        fields.set("message", failure.message)
+                        output.yield("event: error\n\(dataLines(fields))\n")
                     }
                     output.finish()
                 }

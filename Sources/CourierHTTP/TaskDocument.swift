@@ -27,57 +27,72 @@ enum TaskDocument {
     /// The task as a JSON object. `response` is the final response, when the caller has it at hand.
     static func object(
         _ id: CorrelationID, report: RequestStatusReport, response: QueueResponse? = nil
-    ) -> [String: Any] {
-        var object: [String: Any] = ["task_id": id.rawValue, "status": statusName(report.state), "links": links(id)]
-        if let response { object["status"] = statusName(response.status) }
-        if let attempt = report.attempt { object["attempt"] = attempt }
-        if let progress = report.progress { object["progress"] = Self.progress(progress) }
+    ) -> JSONObject {
+        var object = JSONObject()
+        object.set("task_id", id.rawValue)
+        object.set("status", response.map { statusName($0.status) } ?? statusName(report.state))
+        if let attempt = report.attempt { object.set("attempt", attempt) }
+        if let progress = report.progress { object.set("progress", Self.progress(progress)) }
         for (name, date) in [
             ("submitted_at", report.submittedAt), ("started_at", report.startedAt),
             ("updated_at", report.updatedAt), ("finished_at", report.finishedAt ?? response?.finishedAt),
         ] {
-            if let date { object[name] = timestamp(date) }
+            if let date { object.set(name, timestamp(date)) }
         }
         if let response {
             if response.status == .completed {
                 switch result(response.payload) {
-                case .json(let value): object["result"] = value
-                case .base64(let text): object["result_base64"] = text
+                case .json(let text): object.set("result", json: text)
+                case .base64(let text): object.set("result_base64", text)
                 }
             }
-            if let error = response.error { object["error"] = error }
+            if let error = response.error { object.set("error", error) }
         }
+        object.set("links", links(id))
         return object
     }
 
     /// `{"fraction", "message", "counter"}`, each only when reported.
-    static func progress(_ progress: RequestProgress) -> [String: Any] {
-        var fields: [String: Any] = [:]
-        if let fraction = progress.fraction { fields["fraction"] = fraction }
-        if let message = progress.message { fields["message"] = message }
-        if let counter = progress.counter { fields["counter"] = counter }
+    static func progress(_ progress: RequestProgress) -> JSONObject {
+        var fields = JSONObject()
+        if let fraction = progress.fraction { fields.set("fraction", fraction) }
+        if let message = progress.message { fields.set("message", message) }
+        if let counter = progress.counter { fields.set("counter", counter) }
         return fields
     }
 
-    static func links(_ id: CorrelationID) -> [String: String] {
-        let base = "/v1/tasks/" + (id.rawValue.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? "")
-        return [
-            "status": base + "/status", "wait": base + "/wait", "events": base + "/events", "cancel": base + "/cancel",
-        ]
+    static func links(_ id: CorrelationID) -> JSONObject {
+        let raw = id.rawValue
+        // Ids of letters, digits, '-', '_' and '.' (all generated ones) need no encoding.
+        let unreserved = raw.utf8.allSatisfy {
+            (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) || $0 == 0x2D
+                || $0 == 0x5F || $0 == 0x2E
+        }
+        let base =
+            "/v1/tasks/" + (unreserved ? raw : raw.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? "")
+        var links = JSONObject()
+        for name in ["status", "wait", "events", "cancel"] { links.set(name, base + "/" + name) }
+        return links
     }
 
     enum Result {
-        case json(Any)
+        /// Valid JSON text.
+        case json(String)
         case base64(String)
     }
 
-    /// A payload as the client reads it: JSON as JSON, other UTF-8 text as a string, other bytes as base64.
+    /// A payload as the client reads it: UTF-8 JSON as that JSON, byte for byte; other UTF-8 text as a string;
+    /// other bytes as base64.
     static func result(_ payload: Data) -> Result {
-        if let value = try? JSONSerialization.jsonObject(with: payload, options: [.fragmentsAllowed]) {
-            return .json(value)
+        guard let text = String(validating: payload, as: UTF8.self) else {
+            return .base64(payload.base64EncodedString())
         }
-        if let text = String(data: payload, encoding: .utf8) { return .json(text) }
-        return .base64(payload.base64EncodedString())
+        if !text.hasPrefix("\u{FEFF}"),
+            (try? JSONSerialization.jsonObject(with: payload, options: [.fragmentsAllowed])) != nil
+        {
+            return .json(text)
+        }
+        return .json(JSONObject.quoted(text))
     }
 
     static func timestamp(_ date: Date) -> String {
@@ -85,8 +100,8 @@ enum TaskDocument {
     }
 
     /// A JSON answer with `status`.
-    static func response(_ object: [String: Any], status: HTTPResponse.Status = .ok) throws -> Response {
-        let body = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+    static func response(_ object: JSONObject, status: HTTPResponse.Status = .ok) -> Response {
+        let body = object.data
         return Response(
             status: status, headers: [.contentType: "application/json"],
             body: .init(byteBuffer: ByteBuffer(bytes: body)))

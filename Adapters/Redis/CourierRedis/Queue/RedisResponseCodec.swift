@@ -52,7 +52,9 @@ enum RedisResponseCodec {
         func text(_ field: Data) -> String { String(decoding: field, as: UTF8.self) }
         let headers: [String: String]
         do {
-            headers = try JSONDecoder().decode([String: String].self, from: fields[5])
+            headers =
+                fields[5].elementsEqual("{}".utf8)
+                ? [:] : try JSONDecoder().decode([String: String].self, from: fields[5])
         } catch {
             throw CourierError(.decodingFailed, "a stored response has malformed headers")
         }
