@@ -95,18 +95,19 @@ enum ServerSentEvents {
                 group.addTask {
                     while (try? await Task.sleep(for: heartbeat)) != nil { output.yield(": heartbeat\n\n") }
                 }
-                group.addTask {
-                    guard (try? await gracefulShutdown()) != nil else { return }
+                output.yield("retry: 1000\n\n")
+                // A handler rather than a task per stream: 10,000 open streams should not mean 10,000 more tasks.
+                await withGracefulShutdownHandler {
+                    for await text in frames {
+                        do {
+                            try await writer.write(ByteBuffer(string: text))
+                        } catch {
+                            break  // the client went away
+                        }
+                    }
+                } onGracefulShutdown: {
                     output.yield(": shutting down\n\n")
                     output.finish()
-                }
-                output.yield("retry: 1000\n\n")
-                for await text in frames {
-                    do {
-                        try await writer.write(ByteBuffer(string: text))
-                    } catch {
-                        break  // the client went away
-                    }
                 }
                 group.cancelAll()
             }
