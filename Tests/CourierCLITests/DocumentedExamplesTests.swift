@@ -28,6 +28,10 @@ struct DocumentedExamplesTests {
             "scripts/bench-streaming",
             "it builds a release binary, starts redis-server and runs for minutes; it is how docs/performance.md is made"
         ),
+        (
+            "scripts/bench-gateway",
+            "it builds a release binary, installs the FastAPI peer and runs for minutes; it is how docs/performance.md is made"
+        ),
         ("cd Benchmarks", "it builds the benchmark package, which takes minutes"),
         (".build/schemathesis/bin/st", "OpenAPIConformanceTests runs it against a live gateway"),
         ("redis-server --port 6399", "the test starts its own server (for the Benchmarks line above)"),
