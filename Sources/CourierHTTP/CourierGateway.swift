@@ -1,4 +1,5 @@
 import Courier
+import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -108,10 +109,18 @@ public struct CourierGateway: Sendable {
         }
         let id = try key.map { try CorrelationID($0) } ?? .generate()
         let wait = try seconds(request, "wait")
+        // A keyed task carries a digest of what was asked, so a retry can be told from a different request.
+        let fingerprint = key.map { _ in Self.fingerprint(payload, contentType: headers["content-type"]) }
         do {
-            try await backend.publishRequest(QueueRequest(correlationID: id, payload: payload, headers: headers))
+            try await backend.publishRequest(
+                QueueRequest(correlationID: id, payload: payload, headers: headers, fingerprint: fingerprint))
         } catch let error as CourierError where error.code == .duplicateRequest && key != nil {
-            // A retried submit: the existing task, never a second run.
+            // A retried submit: the existing task, never a second run; the same key with another body is a conflict.
+            if let existing = try await backend.statusReport(of: id).fingerprint, existing != fingerprint {
+                throw GatewayError(
+                    .conflict, code: "idempotency_key_reused",
+                    "the Idempotency-Key '\(id)' was already used for a request with a different body")
+            }
             return try await taskResponse(id, waiting: wait)
         }
         return try await taskResponse(id, waiting: wait)
@@ -216,6 +225,15 @@ public struct CourierGateway: Sendable {
         let report = try await backend.statusReport(of: id)
         let object = TaskDocument.object(id, report: report, response: final)
         return TaskDocument.response(object, status: final == nil ? .accepted : .ok)
+    }
+
+    /// `sha256:` and the hex SHA-256 of the content type and the body.
+    static func fingerprint(_ payload: Data, contentType: String?) -> String {
+        var hash = SHA256()
+        hash.update(data: Data((contentType ?? "").utf8))
+        hash.update(data: Data([0]))
+        hash.update(data: payload)
+        return "sha256:" + hash.finalize().map { String(format: "%02x", $0) }.joined()
     }
 
     /// An event id of up to 20 digits; one beyond the largest sequence number means "after everything".

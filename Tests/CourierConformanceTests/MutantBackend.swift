@@ -111,6 +111,8 @@ final class MutantBackend: QueueBackend {
         case keepsAThreadAfterShutdown
         /// Every backend opens a file that its shutdown never closes.
         case keepsAFileOpenAfterShutdown
+        /// Status reports forget the request's fingerprint once it is answered.
+        case reportForgetsFingerprintWhenFinished
         /// Request counts leave cancelled responses out.
         case countsIgnoreCancelled
         /// Request counts report leased requests as pending.
@@ -393,6 +395,8 @@ final class MutantBackend: QueueBackend {
                     return started
                 }
             }
+        case .reportForgetsFingerprintWhenFinished:
+            if case .finished = report.state { report.fingerprint = nil }
         case .reportForgetsSubmissionWhenFinished:
             if case .finished = report.state { report.submittedAt = nil }
         default: break

@@ -25,6 +25,7 @@ struct MutantHarness: ConformanceHarness {
 struct MutantTests {
     static let expectations: [(MutantBackend.Mutation, [String])] = [
         (.dropsOneInHundred, ["C1"]),
+        (.reportForgetsFingerprintWhenFinished, ["G9"]),
         (.countsIgnoreCancelled, ["L1"]),
         (.countsRunningAsPending, ["L1"]),
         (.listsOldestFirst, ["L2"]),

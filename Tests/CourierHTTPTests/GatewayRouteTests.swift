@@ -112,6 +112,18 @@ struct GatewayRouteTests {
                 }
             }
             #expect(deliveries.value == 1)
+            // The same key with another body, or the same body sent as another content type, is a conflict.
+            for (body, type) in [("different", "text/plain"), ("same", "application/octet-stream")] {
+                try await client.execute(
+                    uri: "/v1/tasks/submit", method: .post,
+                    headers: [.init("Idempotency-Key")!: "once", .contentType: type], body: ByteBuffer(string: body)
+                ) { response in
+                    #expect(response.status == .conflict, "\(body) as \(type)")
+                    let error = try #require(try Self.json(response)["error"] as? [String: String])
+                    #expect(error["code"] == "idempotency_key_reused")
+                }
+            }
+            #expect(deliveries.value == 1)
         }
     }
 

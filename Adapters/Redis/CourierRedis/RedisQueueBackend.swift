@@ -145,6 +145,7 @@ public final class RedisQueueBackend: QueueBackend {
     /// - Throws: ``CourierError`` with code `duplicateRequest`, `payloadTooLarge`, `backendUnavailable` or `shutDown`.
     public func publishRequest(_ request: QueueRequest) async throws {
         try configuration.checkPayloadSize(request.payload.count, of: "the request payload")
+        try request.checkFingerprint()
         try checkOpen()
         try await store.publish(request, on: commands)
         if let deadline = request.deadline {

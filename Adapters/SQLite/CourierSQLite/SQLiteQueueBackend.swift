@@ -142,6 +142,7 @@ public final class SQLiteQueueBackend: QueueBackend {
     public func publishRequest(_ request: QueueRequest) async throws {
         try checkWritable()
         try configuration.checkPayloadSize(request.payload.count, of: "the request payload")
+        try request.checkFingerprint()
         try checkOpen()
         try await transaction { [store] in try store.insert(request, $0) }
         board.notifyOne(SQLiteQueueStore.consumersKey)

@@ -13,7 +13,7 @@ extension SQLiteQueueStore {
         let times: [SQLiteValue]
         if let row = try db.query(
             """
-            SELECT leased, attempt, submitted_at, started_at, started_attempt, NULL FROM courier_requests
+            SELECT leased, attempt, submitted_at, started_at, started_attempt, NULL, fingerprint FROM courier_requests
             WHERE queue = ? AND id = ?
             """, key
         ).first {
@@ -22,7 +22,7 @@ extension SQLiteQueueStore {
             times = Array(row[2...])
         } else if let row = try db.query(
             """
-            SELECT status, submitted_at, started_at, started_attempt, stored_at FROM courier_responses
+            SELECT status, submitted_at, started_at, started_attempt, stored_at, fingerprint FROM courier_responses
             WHERE queue = ? AND id = ? AND expires_at > ?
             """, key + [.real(Date().timeIntervalSince1970)]
         ).first {
@@ -47,9 +47,10 @@ extension SQLiteQueueStore {
         let submitted = date(times.first)
         let started = date(times.count > 1 ? times[1] : nil)
         let finished = date(times.count > 3 ? times[3] : nil)
+        let fingerprint = times.count > 4 ? times[4].text : nil
         let updated = [submitted, started, date(log?[0]), finished].compactMap { $0 }.max()
         return RequestStatusReport(
             state: state, attempt: attempt, progress: progress, submittedAt: submitted, startedAt: started,
-            updatedAt: updated, finishedAt: finished)
+            updatedAt: updated, finishedAt: finished, fingerprint: fingerprint)
     }
 }

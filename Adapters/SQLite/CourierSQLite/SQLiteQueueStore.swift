@@ -25,14 +25,15 @@ struct SQLiteQueueStore: Sendable {
             """
             INSERT INTO courier_requests
                 (queue, id, payload, headers, created_at, deadline, deadline_exact, attempt, available_at,
-                 submitted_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?)
+                 submitted_at, fingerprint)
+            VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)
             """,
             [
                 queue, .text(id.rawValue), .blob(request.payload), .text(try encode(request.headers)),
                 .real(request.createdAt.timeIntervalSinceReferenceDate),
                 request.deadline.map { .real($0.timeIntervalSince1970) } ?? .null,
                 request.deadline.map { .real($0.timeIntervalSinceReferenceDate) } ?? .null, .real(now), .real(now),
+                request.fingerprint.map { .text($0) } ?? .null,
             ])
     }
 
@@ -236,7 +237,7 @@ struct SQLiteQueueStore: Sendable {
     private func store(_ response: QueueResponse, _ db: SQLiteConnection) throws {
         let id = SQLiteValue.text(response.correlationID.rawValue)
         let request = try db.query(
-            "DELETE FROM courier_requests WHERE queue = ? AND id = ? RETURNING submitted_at, started_at, started_attempt",
+            "DELETE FROM courier_requests WHERE queue = ? AND id = ? RETURNING submitted_at, started_at, started_attempt, fingerprint",
             [queue, id]
         ).first
         let time = now
@@ -244,15 +245,15 @@ struct SQLiteQueueStore: Sendable {
             """
             INSERT OR REPLACE INTO courier_responses
                 (queue, id, status, payload, error, headers, finished_at, expires_at, submitted_at, started_at,
-                 started_attempt, stored_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                 started_attempt, stored_at, fingerprint)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
             [
                 queue, id, .text(response.status.rawValue), .blob(response.payload),
                 response.error.map { .text($0) } ?? .null,
                 .text(try encode(response.headers)), .real(response.finishedAt.timeIntervalSinceReferenceDate),
                 .real(time + configuration.responseTTL.inSeconds), request?[0] ?? .null, request?[1] ?? .null,
-                request?[2] ?? .null, .real(time),
+                request?[2] ?? .null, .real(time), request?[3] ?? .null,
             ])
     }
 

@@ -77,8 +77,11 @@ enum SQLiteSchema {
         ALTER TABLE courier_event_logs ADD COLUMN progress_message TEXT;
         ALTER TABLE courier_event_logs ADD COLUMN progress_counter INTEGER;
         """,
-        // Counts and listings: requests and responses by submission, responses by status and expiry.
+        // Counts and listings: requests and responses by submission, responses by status and expiry; and the
+        // request's fingerprint, kept with its response.
         4: """
+        ALTER TABLE courier_requests ADD COLUMN fingerprint TEXT;
+        ALTER TABLE courier_responses ADD COLUMN fingerprint TEXT;
         CREATE INDEX courier_requests_submitted ON courier_requests (queue, submitted_at);
         CREATE INDEX courier_responses_submitted ON courier_responses (queue, submitted_at);
         CREATE INDEX courier_responses_status ON courier_responses (queue, status, expires_at);

@@ -16,6 +16,14 @@ public struct QueueRequest: Sendable, Hashable, Codable {
     /// When the request stops being worth doing. A request still pending at its deadline is never delivered;
     /// a ``ResponseStatus/timedOut`` response is stored instead.
     public var deadline: Date?
+    /// A short digest of what the request asks (for example `sha256:` and the hex digest of its body), kept by the
+    /// store with the request and then with its response until that expires, and reported by
+    /// ``QueueBackend/statusReport(of:)`` (``RequestStatusReport/fingerprint``). A client that retries a submit
+    /// under the same id compares it to tell a repeat from a different request. 1 to 128 UTF-8 bytes.
+    public var fingerprint: String?
+
+    /// The most UTF-8 bytes a ``fingerprint`` may hold.
+    public static let maximumFingerprintBytes = 128
 
     /// Creates a request.
     /// - Parameters:
@@ -24,15 +32,28 @@ public struct QueueRequest: Sendable, Hashable, Codable {
     ///   - headers: Small string metadata.
     ///   - createdAt: Creation time; now by default.
     ///   - deadline: Optional time after which the request must not start.
+    ///   - fingerprint: Optional short digest of the request (see ``fingerprint``).
     public init(
         correlationID: CorrelationID = .generate(), payload: Data, headers: [String: String] = [:],
-        createdAt: Date = Date(), deadline: Date? = nil
+        createdAt: Date = Date(), deadline: Date? = nil, fingerprint: String? = nil
     ) {
         self.correlationID = correlationID
         self.payload = payload
         self.headers = headers
         self.createdAt = createdAt
         self.deadline = deadline
+        self.fingerprint = fingerprint
+    }
+
+    /// Checks what a store checks before it accepts the request, beyond the payload size.
+    /// - Throws: ``CourierError`` with code ``CourierError/Code/invalidConfiguration`` for an empty ``fingerprint``
+    ///   or one over ``maximumFingerprintBytes``.
+    public func checkFingerprint() throws(CourierError) {
+        if let fingerprint, fingerprint.isEmpty || fingerprint.utf8.count > Self.maximumFingerprintBytes {
+            throw CourierError(
+                .invalidConfiguration,
+                "a request's fingerprint is 1 to \(Self.maximumFingerprintBytes) bytes, not \(fingerprint.utf8.count)")
+        }
     }
 
     /// Creates a request whose payload is `body` encoded as JSON.

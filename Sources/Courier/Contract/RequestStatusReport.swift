@@ -20,11 +20,14 @@ public struct RequestStatusReport: Sendable, Hashable {
     public var updatedAt: Date?
     /// When the final response was stored; `nil` until then.
     public var finishedAt: Date?
+    /// The request's ``QueueRequest/fingerprint`` as it was published; `nil` when it had none, or for a response
+    /// stored without a request. Kit case: G9.
+    public var fingerprint: String?
 
     /// Creates a report.
     public init(
         state: RequestState, attempt: Int? = nil, progress: RequestProgress? = nil, submittedAt: Date? = nil,
-        startedAt: Date? = nil, updatedAt: Date? = nil, finishedAt: Date? = nil
+        startedAt: Date? = nil, updatedAt: Date? = nil, finishedAt: Date? = nil, fingerprint: String? = nil
     ) {
         self.state = state
         self.attempt = attempt
@@ -33,6 +36,7 @@ public struct RequestStatusReport: Sendable, Hashable {
         self.startedAt = startedAt
         self.updatedAt = updatedAt
         self.finishedAt = finishedAt
+        self.fingerprint = fingerprint
     }
 
     /// The report for an id the store knows nothing about (never published, or its response expired).

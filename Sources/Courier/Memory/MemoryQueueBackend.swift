@@ -38,6 +38,7 @@ public final class MemoryQueueBackend: QueueBackend {
     /// - Throws: ``CourierError`` with code `duplicateRequest`, `payloadTooLarge` or `shutDown`.
     public func publishRequest(_ request: QueueRequest) async throws {
         try configuration.checkPayloadSize(request.payload.count, of: "the request payload")
+        try request.checkFingerprint()
         try mutate { state, now, effects in
             try state.checkOpen()
             let id = request.correlationID

@@ -89,7 +89,7 @@ struct MemoryQueueState {
         }
         records[request.correlationID] = Record(
             request: request, attempt: 1, phase: .ready, sequence: sequence, deadline: deadline,
-            timeline: MemoryRequestTimeline(submittedAt: Date()))
+            timeline: MemoryRequestTimeline(submittedAt: Date(), fingerprint: request.fingerprint))
         readyQueue.append((request.correlationID, sequence))
         recentIDs.append(request.correlationID)
         if recentIDs.count > RequestSummary.listingLimit { recentIDs.removeFirst() }

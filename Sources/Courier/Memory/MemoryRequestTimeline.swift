@@ -2,7 +2,7 @@ import Foundation
 
 /// When each step of one request's life happened in a ``MemoryQueueBackend``: what
 /// ``MemoryQueueBackend/statusReport(of:)`` reports beside the state and the progress (which its event log keeps).
-/// Kept with the request, then with its response until the response expires; 32 bytes, so a request that never
+/// Kept with the request, then with its response until the response expires; small, so a request that never
 /// asks for a report costs its record little.
 struct MemoryRequestTimeline {
     /// Seconds since the reference date; 0 for a step that did not happen.
@@ -11,8 +11,13 @@ struct MemoryRequestTimeline {
     private var finished: Double = 0
     /// The attempt of the latest delivery; 0 when never delivered.
     private(set) var startedAttempt = 0
+    /// The request's ``QueueRequest/fingerprint``.
+    let fingerprint: String?
 
-    init(submittedAt: Date) { submitted = submittedAt.timeIntervalSinceReferenceDate }
+    init(submittedAt: Date, fingerprint: String?) {
+        submitted = submittedAt.timeIntervalSinceReferenceDate
+        self.fingerprint = fingerprint
+    }
 
     mutating func started(attempt: Int, at time: Date) {
         started = time.timeIntervalSinceReferenceDate
@@ -28,6 +33,6 @@ struct MemoryRequestTimeline {
         return RequestStatusReport(
             state: state, attempt: startedAttempt == 0 ? nil : startedAttempt, progress: progress,
             submittedAt: date(submitted), startedAt: date(started), updatedAt: date(updated),
-            finishedAt: date(finished))
+            finishedAt: date(finished), fingerprint: fingerprint)
     }
 }

@@ -149,6 +149,35 @@ extension Conformance {
                 try await Task.sleep(for: .milliseconds(50))
             }
         },
+        ConformanceCase("G9", "statusReportKeepsTheFingerprint") { c in
+            let backend = try await c.backend(c.holdingConfiguration())
+            let fingerprint = "sha256:" + String(repeating: "5e", count: 32) + " é"
+            let marked = QueueRequest(payload: Data("marked".utf8), fingerprint: fingerprint)
+            let plain = QueueRequest(payload: Data("plain".utf8))
+            try await backend.publishRequest(marked)
+            try await backend.publishRequest(plain)
+            func expectFingerprints(_ when: String) async throws {
+                let markedReport = try await backend.statusReport(of: marked.correlationID)
+                let plainReport = try await backend.statusReport(of: plain.correlationID)
+                try c.expect(
+                    markedReport.fingerprint == fingerprint && plainReport.fingerprint == nil, "G9 fingerprint",
+                    "\(when): reported \(markedReport.fingerprint ?? "none") and \(plainReport.fingerprint ?? "none")")
+            }
+            try await expectFingerprints("pending")
+            let first = try await c.claim(backend, rule: "G9")
+            let second = try await c.claim(backend, rule: "G9")
+            try await expectFingerprints("running")
+            try await c.answer(backend, first)
+            try await c.answer(backend, second)
+            try await expectFingerprints("answered")
+            try await c.expectError(.invalidConfiguration, "G9", "a fingerprint of 129 bytes") {
+                try await backend.publishRequest(
+                    QueueRequest(payload: Data(), fingerprint: String(repeating: "f", count: 129)))
+            }
+            try await c.expectError(.invalidConfiguration, "G9", "an empty fingerprint") {
+                try await backend.publishRequest(QueueRequest(payload: Data(), fingerprint: ""))
+            }
+        },
     ]
 }
 

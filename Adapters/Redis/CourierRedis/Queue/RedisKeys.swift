@@ -6,9 +6,9 @@ import Courier
 /// | Key | Type | Lifetime |
 /// |---|---|---|
 /// | `pending` | list of ids, published on the left, claimed from the right | empty (so gone) when drained |
-/// | `req:<id>` | hash: payload, headers, attempt, state, lease token, submitted, latest start and its attempt, whether it has events | deleted when the response is stored |
+/// | `req:<id>` | hash: payload, headers, attempt, state, lease token, submitted, latest start and its attempt, whether it has events, fingerprint | deleted when the response is stored |
 /// | `leases`, `delayed`, `deadlines` | sorted sets of ids by time (ms) | members removed when settled |
-/// | `res:<id>` | string: the encoded response, then the request's submission, latest start and its attempt | `PX` response TTL |
+/// | `res:<id>` | string: the encoded response, then the request's submission, latest start, its attempt and fingerprint | `PX` response TTL |
 /// | `wake` | list of at most one token that wakes one blocked consumer | popped by a consumer |
 /// | `done:<id>` | pub/sub channel (redis-pubsub) | — |
 /// | `watch:<id>`, `replies:<client>` | set of reply lists; a client's reply list (redis-list) | `PX` TTL |

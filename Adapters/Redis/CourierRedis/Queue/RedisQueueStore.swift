@@ -30,7 +30,7 @@ struct RedisQueueStore: Sendable {
                 .string(String(request.createdAt.timeIntervalSinceReferenceDate)),
                 .string(deadline.map { String(Int($0.timeIntervalSince1970 * 1000)) } ?? ""),
                 .string(deadline.map { String($0.timeIntervalSinceReferenceDate) } ?? ""),
-                .integer(ttlMilliseconds), .integer(RequestSummary.listingLimit),
+                .integer(ttlMilliseconds), .integer(RequestSummary.listingLimit), .string(request.fingerprint ?? ""),
             ])
         if reply.integer != 1 {
             throw CourierError(
@@ -200,7 +200,8 @@ struct RedisQueueStore: Sendable {
             let (response, timeline) = try RedisResponseCodec.decodeWithTimeline(reply[1].data ?? Data())
             state = .finished(response.status)
             finishedAt = response.finishedAt
-            for (offset, value) in timeline.prefix(3).enumerated() { parts[2 + offset] = value }
+            // Submitted, started, started attempt, fingerprint: parts 2 to 5, as for a live request.
+            for (offset, value) in timeline.prefix(4).enumerated() { parts[2 + offset] = value }
         } else {
             let attempt = Int(parts[1]) ?? 1
             state = parts[0] == "l" ? .running(attempt: attempt) : .pending(attempt: attempt)
@@ -216,7 +217,7 @@ struct RedisQueueStore: Sendable {
         let times = [date(2), date(3), date(6), finishedAt].compactMap { $0 }
         return RequestStatusReport(
             state: state, attempt: startedAttempt, progress: progress, submittedAt: date(2), startedAt: date(3),
-            updatedAt: times.max(), finishedAt: finishedAt)
+            updatedAt: times.max(), finishedAt: finishedAt, fingerprint: parts[5].isEmpty ? nil : parts[5])
     }
 
     func cancel(_ id: CorrelationID, on connection: RedisConnection) async throws -> CancelResult {

@@ -33,12 +33,12 @@ enum RedisResponseCodec {
     }
 
     /// A stored response and the fields the store wrote after it: the request's submission, latest start (server
-    /// ms) and that start's attempt, each empty when unknown.
+    /// ms), that start's attempt and its fingerprint, each empty when unknown.
     /// - Throws: ``CourierError`` with code ``CourierError/Code/decodingFailed`` for bytes this codec did not make.
     static func decodeWithTimeline(_ data: Data) throws(CourierError) -> (response: QueueResponse, timeline: [String]) {
         var fields: [Data] = []
         var index = data.startIndex
-        while index < data.endIndex, fields.count < 11 {
+        while index < data.endIndex, fields.count < 12 {
             guard let colon = data[index...].firstIndex(of: UInt8(ascii: ":")),
                 let length = Int(String(decoding: data[index..<colon], as: UTF8.self)), length >= 0,
                 colon + 1 + length < data.endIndex, data[colon + 1 + length] == UInt8(ascii: ",")

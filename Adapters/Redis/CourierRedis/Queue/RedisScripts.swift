@@ -130,11 +130,12 @@ struct RedisScripts: Sendable {
           end
         end
         local function store(id, enc, ttl)
-          -- The stored response carries, after its own fields, the request's submission, latest start and its
-          -- attempt: what a status report shows of a finished request. Waiters are sent the response alone.
+          -- The stored response carries, after its own fields, the request's submission, latest start, its attempt
+          -- and fingerprint: what a status report shows of a finished request. Waiters are sent the response alone.
           local key = p .. 'req:' .. id
-          local r = redis.call('HMGET', key, 'sb', 'st', 'sa', 'e')
-          redis.call('SET', p .. 'res:' .. id, enc .. ns(r[1] or '') .. ns(r[2] or '') .. ns(r[3] or ''), 'PX', ttl)
+          local r = redis.call('HMGET', key, 'sb', 'st', 'sa', 'e', 'fp')
+          redis.call('SET', p .. 'res:' .. id, enc .. ns(r[1] or '') .. ns(r[2] or '') .. ns(r[3] or '') .. ns(r[5] or ''),
+            'PX', ttl)
           count_finished(id, status_of(enc), ttl)
           if r[4] then
             redis.call('PEXPIRE', p .. 'ev:' .. id, ttl)
@@ -204,7 +205,7 @@ struct RedisScripts: Sendable {
         """
 
     /// ARGV: id, payload, headers, created, deadline ms or '', deadline (reference date) or '', response TTL ms,
-    /// recent requests kept.
+    /// recent requests kept, fingerprint or ''.
     /// The id also goes onto the capped list of recent requests that listings read.
     static let publishBody = """
         local id = ARGV[1]
@@ -214,6 +215,7 @@ struct RedisScripts: Sendable {
           redis.call('HSET', p .. 'req:' .. id, 'd', ARGV[6], 'dm', ARGV[5])
           redis.call('ZADD', p .. 'deadlines', ARGV[5], id)
         end
+        if ARGV[9] ~= '' then redis.call('HSET', p .. 'req:' .. id, 'fp', ARGV[9]) end
         redis.call('LPUSH', p .. 'pending', id)
         redis.call('LPUSH', p .. 'recent', id)
         redis.call('LTRIM', p .. 'recent', 0, ARGV[8] - 1)
@@ -345,17 +347,17 @@ struct RedisScripts: Sendable {
         return {'unknown'}
         """
 
-    /// ARGV: id. Returns {state, attempt, submitted, started, started attempt, '', updated, progress attempt,
-    /// fraction, message, counter}: state as in ``statusBody``, times in server ms, '' for what is not known, a
-    /// message as `=text`; for a finished request {'done', stored response (with its timeline), '', '', '', '',
-    /// then the same log fields}; or {'unknown'}.
+    /// ARGV: id. Returns {state, attempt, submitted, started, started attempt, fingerprint, updated, progress
+    /// attempt, fraction, message, counter}: state as in ``statusBody``, times in server ms, '' for what is not
+    /// known, a message as `=text`; for a finished request {'done', stored response (with its timeline), '', '',
+    /// '', '', then the same log fields}; or {'unknown'}.
     static let statusReportBody = """
         local id = ARGV[1]
         local l = redis.call('HMGET', p .. 'evl:' .. id, 'u', 'pa', 'pf', 'pm', 'pc')
         local head
-        local r = redis.call('HMGET', p .. 'req:' .. id, 's', 'a', 'sb', 'st', 'sa')
+        local r = redis.call('HMGET', p .. 'req:' .. id, 's', 'a', 'sb', 'st', 'sa', 'fp')
         if r[1] then
-          head = {r[1], r[2], r[3] or '', r[4] or '', r[5] or '', ''}
+          head = {r[1], r[2], r[3] or '', r[4] or '', r[5] or '', r[6] or ''}
         else
           local existing = redis.call('GET', p .. 'res:' .. id)
           if not existing then return {'unknown'} end
