@@ -1,7 +1,8 @@
 """Holds many event streams and long polls open on one gateway, for scripts/bench-gateway-idle.
 
     python open_streams.py PORT COUNT submit     # submits COUNT tasks with ids idle-0 ... (no worker yet)
-    python open_streams.py PORT COUNT hold FILE  # opens COUNT connections (half SSE, half long polls), writes
+    python open_streams.py PORT COUNT hold FILE [sse|poll|mixed]
+                                                 # opens COUNT connections (by default half SSE, half long polls), writes
                                                  # "open N" to FILE once all are open, then waits for every one to
                                                  # see its task completed and prints "completed N of COUNT"
 Standard library only.
@@ -29,7 +30,7 @@ async def submit(port, count):
     await asyncio.gather(*(one(index) for index in range(count)))
 
 
-async def hold(port, count, report):
+async def hold(port, count, report, mode="mixed"):
     opened = 0
     completed = 0
     all_open = asyncio.Event()
@@ -39,13 +40,14 @@ async def hold(port, count, report):
         nonlocal opened, completed
         async with semaphore:
             reader, writer = await asyncio.open_connection(HOST, port)
-            if index % 2 == 0:
+            sse = mode == "sse" or (mode == "mixed" and index % 2 == 0)
+            if sse:
                 path = b"/v1/tasks/idle-%d/events" % index
             else:
                 path = b"/v1/tasks/idle-%d/wait?timeout=600" % index
             writer.write(b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path)
             await writer.drain()
-            if index % 2 == 0:
+            if sse:
                 # An event stream answers at once; a long poll answers only when its task finishes.
                 head = await reader.readuntil(b"\r\n\r\n")
                 assert b" 200 " in head.split(b"\r\n", 1)[0], head[:200]
@@ -76,4 +78,4 @@ if __name__ == "__main__":
     if sys.argv[3] == "submit":
         asyncio.run(submit(port, count))
     else:
-        asyncio.run(hold(port, count, sys.argv[4]))
+        asyncio.run(hold(port, count, sys.argv[4], sys.argv[5] if len(sys.argv) > 5 else "mixed"))
