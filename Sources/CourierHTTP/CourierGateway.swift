@@ -43,9 +43,11 @@ public struct CourierGateway: Sendable {
         router.get("/") { _, _ in Self.dashboard() }
         router.get("healthz") { _, _ in TaskDocument.response(Self.status("ok")) }
         router.get("readyz") { _, _ in try await ready() }
-        // One rate limit for both groups, so a client's requests to either count against one bucket.
+        // One rate limit for both groups, so a client's requests to either count against one bucket. It runs after
+        // the token check, so only valid tokens name clients.
         let rateLimit = configuration.rateLimit.map {
-            RateLimitMiddleware<Context>(rate: $0, burst: configuration.rateBurst)
+            RateLimitMiddleware<Context>(
+                rate: $0, burst: configuration.rateBurst, byToken: !configuration.tokens.isEmpty)
         }
         let tasks = guardedGroup(router, "v1/tasks", rateLimit)
         tasks.post("submit") { request, context in try await guarded { try await submit(request, context) } }
@@ -58,13 +60,13 @@ public struct CourierGateway: Sendable {
         router.add(middleware: MethodNotAllowedMiddleware<Context>(routes: Self.routes))
     }
 
-    /// A group of routes behind the rate limit (when configured) and the bearer tokens.
+    /// A group of routes behind the bearer tokens, then the rate limit (when configured).
     private func guardedGroup<Context: RequestContext>(
         _ router: Router<Context>, _ path: RouterPath, _ rateLimit: RateLimitMiddleware<Context>?
     ) -> RouterGroup<Context> {
-        let group = router.group(path)
+        let group = router.group(path).add(middleware: BearerTokenMiddleware<Context>(tokens: configuration.tokens))
         if let rateLimit { group.add(middleware: rateLimit) }
-        return group.add(middleware: BearerTokenMiddleware<Context>(tokens: configuration.tokens))
+        return group
     }
 
     /// Every route's path pattern and methods (`GET /metrics` too, which `courier serve` adds).

@@ -7,9 +7,11 @@ import Synchronization
 /// Admits at most `rate` requests a second from each client (with bursts of up to `burst`), and answers the
 /// others 429 with `Retry-After`, in whole seconds, and nothing done.
 ///
-/// A client is its bearer token when it sends one, else its remote address when the request context knows it
-/// (``RemoteAddressRequestContext``), else one shared bucket. At most ``maximumClients`` buckets are kept; past
-/// that the oldest set is forgotten, which only ever admits more.
+/// A client is its bearer token when the middleware runs behind ``BearerTokenMiddleware`` (`byToken`, so only
+/// valid tokens get buckets), else its remote address when the request context knows it
+/// (``RemoteAddressRequestContext``), else one shared bucket. A client cannot get a fresh bucket by sending a
+/// made-up token. At most ``maximumClients`` buckets are kept; past that they are all forgotten, which only ever
+/// admits more.
 public struct RateLimitMiddleware<Context: RequestContext>: RouterMiddleware {
     /// Requests a second per client.
     public let rate: Double
@@ -19,11 +21,14 @@ public struct RateLimitMiddleware<Context: RequestContext>: RouterMiddleware {
     public static var maximumClients: Int { 10_000 }
 
     private let buckets = ClientBuckets()
+    private let byToken: Bool
 
-    /// Creates the middleware; `burst` defaults to one second's worth of requests.
-    public init(rate: Double, burst: Double? = nil) {
+    /// Creates the middleware; `burst` defaults to one second's worth of requests. Pass `byToken` only when the
+    /// middleware runs after a check of the bearer token.
+    public init(rate: Double, burst: Double? = nil, byToken: Bool = false) {
         self.rate = rate
         self.burst = burst ?? max(1, rate)
+        self.byToken = byToken
     }
 
     /// Takes a token of the client's bucket, then passes the request on.
@@ -31,7 +36,7 @@ public struct RateLimitMiddleware<Context: RequestContext>: RouterMiddleware {
     public func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
-        let client = Self.client(request, context)
+        let client = client(request, context)
         let bucket = buckets.byClient.withLock { buckets in
             if let bucket = buckets[client] { return bucket }
             if buckets.count >= Self.maximumClients { buckets.removeAll(keepingCapacity: true) }
@@ -50,8 +55,8 @@ public struct RateLimitMiddleware<Context: RequestContext>: RouterMiddleware {
         return try await next(request, context)
     }
 
-    private static func client(_ request: Request, _ context: Context) -> String {
-        if let authorization = request.headers[.authorization] { return "token " + authorization }
+    private func client(_ request: Request, _ context: Context) -> String {
+        if byToken, let authorization = request.headers[.authorization] { return "token " + authorization }
         if let address = (context as? any RemoteAddressRequestContext)?.remoteAddress?.ipAddress {
             return "address " + address
         }

@@ -36,8 +36,8 @@ struct DashboardBrowserTests {
             try await browser.open(base + "/")
             _ = try await Self.waitFor(browser, "the counts", #"return document.querySelector(".count") !== null"#)
 
-            // A long question: the chat handler answers a word every 80 ms, so it runs for a few seconds.
-            let question = (1...40).map { "word\($0)" }.joined(separator: " ")
+            // A long question: the chat handler answers a word every 80 ms, so it runs for about seven seconds.
+            let question = (1...80).map { "word\($0)" }.joined(separator: " ")
             let submitted = try await GatewayProcessTests.curl([
                 "--max-time", "10", "-X", "POST", "-H", "Content-Type: application/json", "-H",
                 "Idempotency-Key: watched", "--data-binary", #"{"message": "\#(question)"}"#,

@@ -92,8 +92,12 @@ struct GatewayListingTests {
                 let error = try #require(try Self.json(response)["error"] as? [String: String])
                 #expect(error["code"] == "rate_limited")
             }
-            // Nothing was submitted by the refused call, and another client still gets through.
+            // Nothing was submitted by the refused call; a made-up token is refused, not given a bucket of its own;
+            // another client still gets through.
             #expect(try await backend.requestCounts() == RequestCounts())
+            try await client.execute(
+                uri: "/v1/queue", method: .get, headers: [.authorization: "Bearer made-up"]
+            ) { #expect($0.status == .unauthorized) }
             try await client.execute(
                 uri: "/v1/queue", method: .get, headers: [.authorization: "Bearer beta"]
             ) { #expect($0.status == .ok) }
