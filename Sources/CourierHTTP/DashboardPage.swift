@@ -89,7 +89,7 @@ enum DashboardPage {
         "use strict";
         const $ = (id) => document.getElementById(id);
         let token = sessionStorage.getItem("courier-token") || "";
-        let selected = null, stream = null, history = [];
+        let selected = null, stream = null, history = [], shownTasks = "";
         const headers = () => token ? { Authorization: "Bearer " + token } : {};
         const text = (value) => document.createTextNode(value == null ? "" : String(value));
 
@@ -128,6 +128,13 @@ enum DashboardPage {
         }
 
         function showTasks(tasks) {
+          const current = tasks.find((task) => task.task_id === selected);
+          if (current) showDetail(current);
+          // Rows are rebuilt only when something in them changed, so a row is not replaced under a click.
+          const shown = JSON.stringify(tasks.map((task) => [task.task_id, task.status, task.attempt,
+            task.progress && task.progress.fraction, task.task_id === selected]));
+          if (shown === shownTasks) return;
+          shownTasks = shown;
           $("tasks").replaceChildren(...tasks.map((task) => {
             const row = document.createElement("tr");
             row.className = "task" + (task.task_id === selected ? " selected" : "");
@@ -145,12 +152,14 @@ enum DashboardPage {
               } else cell.append(text(value));
               row.append(cell);
             });
-            row.addEventListener("click", () => select(task.task_id));
             return row;
           }));
-          const current = tasks.find((task) => task.task_id === selected);
-          if (current) showDetail(current);
         }
+
+        $("tasks").addEventListener("click", (event) => {
+          const row = event.target.closest("tr.task");
+          if (row) select(row.dataset.id);
+        });
 
         function percentile(sorted, p) { return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]; }
         const seconds = (value) => value < 1 ? Math.round(value * 1000) + " ms" : value.toFixed(2) + " s";

@@ -53,14 +53,22 @@ final class WebDriverSession: @unchecked Sendable {
         try await call("POST", "/session/\(session)/execute/sync", ["script": script, "args": []])
     }
 
-    /// Clicks the first element that `selector` (CSS) matches, as a mouse would.
+    /// Clicks the first element that `selector` (CSS) matches, as a mouse would. An element the page replaced
+    /// between finding and clicking it (a live page re-renders) is found again, up to five times.
     func click(_ selector: String) async throws {
-        let found = try await call(
-            "POST", "/session/\(session)/element", ["using": "css selector", "value": selector])
-        guard let element = (found as? [String: Any])?.values.first as? String else {
-            throw WebDriverError("no element matches \(selector)")
+        for attempt in 1...5 {
+            let found = try await call(
+                "POST", "/session/\(session)/element", ["using": "css selector", "value": selector])
+            guard let element = (found as? [String: Any])?.values.first as? String else {
+                throw WebDriverError("no element matches \(selector)")
+            }
+            do {
+                _ = try await call("POST", "/session/\(session)/element/\(element)/click", [:])
+                return
+            } catch let error as WebDriverError where error.description.contains("stale element") && attempt < 5 {
+                continue
+            }
         }
-        _ = try await call("POST", "/session/\(session)/element/\(element)/click", [:])
     }
 
     /// A PNG of the window.
