@@ -18,10 +18,6 @@ struct GatewayListingTests {
         return (Application(router: router), backend)
     }
 
-    static func json(_ response: TestResponse) throws -> [String: Any] {
-        try #require(try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any])
-    }
-
     @Test func tasksAreListedNewestFirstFilteredAndCounted() async throws {
         let (app, backend) = try Self.application()
         try await app.test(.router) { client in
@@ -42,7 +38,7 @@ struct GatewayListingTests {
 
             try await client.execute(uri: "/v1/tasks", method: .get) { response in
                 #expect(response.status == .ok)
-                let tasks = try #require(try Self.json(response)["tasks"] as? [[String: Any]])
+                let tasks = try #require(try GatewayRouteTests.json(response)["tasks"] as? [[String: Any]])
                 #expect(tasks.map { $0["task_id"] as? String } == ["task-3", "task-2", "task-1", "task-0"])
                 #expect(tasks.map { $0["status"] as? String } == ["cancelled", "pending", "running", "completed"])
                 #expect(tasks.allSatisfy { $0["submitted_at"] is String && $0["links"] is [String: String] })
@@ -52,13 +48,13 @@ struct GatewayListingTests {
                 ("status=finished", ["task-3", "task-0"]), ("limit=2", ["task-3", "task-2"]), ("status=timeout", []),
             ] {
                 try await client.execute(uri: "/v1/tasks?" + query, method: .get) { response in
-                    let tasks = try #require(try Self.json(response)["tasks"] as? [[String: Any]])
+                    let tasks = try #require(try GatewayRouteTests.json(response)["tasks"] as? [[String: Any]])
                     #expect(tasks.map { $0["task_id"] as? String } == expected, "\(query)")
                 }
             }
             try await client.execute(uri: "/v1/queue", method: .get) { response in
                 #expect(response.status == .ok)
-                let counts = try Self.json(response)
+                let counts = try GatewayRouteTests.json(response)
                 #expect(counts["pending"] as? Int == 1)
                 #expect(counts["running"] as? Int == 1)
                 #expect(counts["finished"] as? [String: Int] == ["completed": 1, "cancelled": 1])
@@ -66,7 +62,7 @@ struct GatewayListingTests {
             for query in ["status=done", "status=", "limit=0", "limit=1001", "limit=x"] {
                 try await client.execute(uri: "/v1/tasks?" + query, method: .get) { response in
                     #expect(response.status == .badRequest, "\(query)")
-                    let error = try #require(try Self.json(response)["error"] as? [String: String])
+                    let error = try #require(try GatewayRouteTests.json(response)["error"] as? [String: String])
                     #expect(error["code"] == "bad_request")
                 }
             }
@@ -89,7 +85,7 @@ struct GatewayListingTests {
                 // A token every 100 s: the wait is just under that however slowly this test runs.
                 let retryAfter = try #require(response.headers[.retryAfter].flatMap { Int($0) })
                 #expect((60...100).contains(retryAfter), "Retry-After: \(retryAfter)")
-                let error = try #require(try Self.json(response)["error"] as? [String: String])
+                let error = try #require(try GatewayRouteTests.json(response)["error"] as? [String: String])
                 #expect(error["code"] == "rate_limited")
             }
             // Nothing was submitted by the refused call; a made-up token is refused, not given a bucket of its own;
