@@ -36,7 +36,11 @@ public struct CourierGateway: Sendable {
     public init(backend: any QueueBackend, configuration: GatewayConfiguration = .init()) {
         self.backend = backend
         self.configuration = configuration
+        self.heartbeat = SharedHeartbeat(interval: configuration.heartbeatInterval)
     }
+
+    /// The clock of every event stream's heartbeat comments.
+    let heartbeat: SharedHeartbeat
 
     /// Adds every route to `router`.
     public func addRoutes<Context: RequestContext>(to router: Router<Context>) {
@@ -169,7 +173,7 @@ public struct CourierGateway: Sendable {
                 HTTPField.Name("X-Accel-Buffering")!: "no",
             ],
             body: ServerSentEvents.body(
-                backend: backend, id: id, after: after, heartbeat: configuration.heartbeatInterval))
+                backend: backend, id: id, after: after, heartbeat: heartbeat))
     }
 
     private func cancel(_ context: some RequestContext) async throws -> Response {

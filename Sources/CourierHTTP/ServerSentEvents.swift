@@ -6,7 +6,7 @@ import ServiceLifecycle
 /// A task's events as Server-Sent Events: `chunk`, `progress`, `attempt`, `custom` and `gap` events with the
 /// event's sequence number as the SSE `id`, then one `result` event (the finished task, the same JSON as the
 /// status route) that ends the stream. A client that reconnects with `Last-Event-ID: N` gets exactly the events
-/// after N. An idle stream carries a `: heartbeat` comment every heartbeat interval.
+/// after N. An idle stream carries a `: heartbeat` comment every heartbeat interval (one clock for all streams).
 enum ServerSentEvents {
     /// The text of one element.
     /// The text of one element; `report` is the task's status report for the final result (attempt, progress and
@@ -69,7 +69,7 @@ enum ServerSentEvents {
     /// `: shutting down` comment on a graceful shutdown (the client reconnects with its last event id). A client
     /// that goes away stops the reading at once.
     static func body(
-        backend: any QueueBackend, id: CorrelationID, after: UInt64, heartbeat: Duration
+        backend: any QueueBackend, id: CorrelationID, after: UInt64, heartbeat: SharedHeartbeat
     ) -> ResponseBody {
         ResponseBody { writer in
             let (frames, output) = AsyncStream.makeStream(of: String.self)
@@ -92,10 +92,8 @@ enum ServerSentEvents {
                     }
                     output.finish()
                 }
-                group.addTask {
-                    while (try? await Task.sleep(for: heartbeat)) != nil { output.yield(": heartbeat\n\n") }
-                }
                 output.yield("retry: 1000\n\n")
+                let beating = heartbeat.register(output)
                 // A handler rather than a task per stream: 10,000 open streams should not mean 10,000 more tasks.
                 await withGracefulShutdownHandler {
                     for await text in frames {
@@ -109,6 +107,7 @@ enum ServerSentEvents {
                     output.yield(": shutting down\n\n")
                     output.finish()
                 }
+                heartbeat.unregister(beating)
                 group.cancelAll()
             }
             try await writer.finish(nil)
