@@ -54,6 +54,9 @@ enum BackendFactory {
         case .redisPubSub:
             return try await RedisQueueBackend(
                 url: environment.redisURL, wakeMode: .pubSub, configuration: configuration)
+        case .redisStreams:
+            return try await RedisQueueBackend(
+                url: environment.redisURL, wakeMode: .streams, configuration: configuration)
         case let type:
             throw CourierError(.unsupportedQueueType, "QUEUE_TYPE=\(type) has no adapter in this build")
         }
@@ -80,10 +83,10 @@ enum BackendFactory {
         _ = try environment.rateLimit()
         guard let global = try environment.globalInFlight() else { return nil }
         let queueType = try environment.queueType()
-        guard queueType == .redisList || queueType == .redisPubSub else {
+        guard [.redisList, .redisPubSub, .redisStreams].contains(queueType) else {
             throw CourierError(
                 .invalidConfiguration,
-                "COURIER_GLOBAL_INFLIGHT needs QUEUE_TYPE=redis-list or redis-pubsub (the limit is held in Redis); "
+                "COURIER_GLOBAL_INFLIGHT needs QUEUE_TYPE=redis-list, redis-pubsub or redis-streams (the limit is held in Redis); "
                     + "use COURIER_MAX_INFLIGHT for a per-process limit")
         }
         return global
@@ -113,7 +116,7 @@ enum BackendFactory {
         if try environment.queueType().isInProcess {
             throw CommandFailure.usage(
                 "QUEUE_TYPE=memory keeps requests inside one process, so 'courier \(command)' cannot reach them "
-                    + "from here; set QUEUE_TYPE=sqlite (one host) or redis-list/redis-pubsub (many hosts), "
+                    + "from here; set QUEUE_TYPE=sqlite (one host) or redis-list/redis-pubsub/redis-streams (many hosts), "
                     + "or run 'courier demo' for an in-process round trip")
         }
     }

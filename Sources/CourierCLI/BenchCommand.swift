@@ -64,7 +64,7 @@ struct BenchCommand: AsyncParsableCommand {
         if workers == 0 && queueType.isInProcess {
             throw CommandFailure.usage(
                 "--workers 0 drives workers in other processes, which QUEUE_TYPE=memory cannot reach; "
-                    + "use QUEUE_TYPE=sqlite or redis-list/redis-pubsub")
+                    + "use QUEUE_TYPE=sqlite or redis-list/redis-pubsub/redis-streams")
         }
         let concurrency =
             environment.values["WORKER_CONCURRENCY"] == nil ? inflight : try environment.workerConcurrency()

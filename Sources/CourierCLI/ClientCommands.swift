@@ -104,7 +104,7 @@ let waitRange: ClosedRange<Double> = 0.001...31_536_000
 
 /// The sentence every client command's help ends with.
 let environmentNote = """
-    The queue is chosen by QUEUE_TYPE (memory, sqlite, redis-list, redis-pubsub; default memory) with \
+    The queue is chosen by QUEUE_TYPE (memory, sqlite, redis-list, redis-pubsub, redis-streams; default memory) with \
     SQLITE_PATH or REDIS_URL and QUEUE_NAME; 'courier --help' lists every variable and its default.
     """
 

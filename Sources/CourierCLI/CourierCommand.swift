@@ -9,8 +9,8 @@ struct CourierCommand: AsyncParsableCommand {
         commandName: "courier",
         abstract: "A request/response queue: submit work, have a worker answer it, wait for the answer.",
         discussion: """
-            Every command reads the same environment. QUEUE_TYPE is memory, sqlite, redis-list or \
-            redis-pubsub; REDIS_URL is redis://[[user]:password@]host[:port][/db]. Defaults in brackets:
+            Every command reads the same environment. QUEUE_TYPE is memory, sqlite, redis-list, \
+            redis-pubsub or redis-streams; REDIS_URL is redis://[[user]:password@]host[:port][/db]. Defaults in brackets:
               QUEUE_TYPE                       the adapter [memory]
               QUEUE_NAME                       the queue's name [courier]
               SQLITE_PATH                      the SQLite file [./courier.sqlite3]

@@ -68,7 +68,12 @@ struct RedisConformanceTests {
         try await Self.run(testCase, .list)
     }
 
-    @Test(arguments: [RedisWakeMode.pubSub, .list])
+    @Test(arguments: Conformance.cases(for: listing))
+    func streams(_ testCase: ConformanceCase) async throws {
+        try await Self.run(testCase, .streams)
+    }
+
+    @Test(arguments: RedisWakeMode.allCases)
     func capabilities(_ mode: RedisWakeMode) async throws {
         try await Conformance.checkCapabilities(RedisHarness(server: try await .shared(), wakeMode: mode))
     }

@@ -7,7 +7,7 @@ import Testing
 /// `courier worker` processes against a real Redis: one killed with `kill -9` mid-request loses nothing.
 @Suite("courier over Redis, across processes")
 struct RedisProcessTests {
-    @Test(arguments: [RedisWakeMode.pubSub, .list])
+    @Test(arguments: RedisWakeMode.allCases)
     func aWorkerKilledMidRequestIsRedeliveredAndAnsweredOnce(_ mode: RedisWakeMode) async throws {
         let server = try await RedisTestServer.shared()
         let queue = "kill-\(UUID().uuidString.prefix(8))"

@@ -9,7 +9,7 @@ import Testing
 /// handlers are mid-request and whose consumer is blocked on an empty queue.
 @Suite("Redis restarts")
 struct RedisRestartTests {
-    @Test(arguments: [RedisWakeMode.pubSub, .list])
+    @Test(arguments: RedisWakeMode.allCases)
     func everythingCompletesAfterARestart(_ mode: RedisWakeMode) async throws {
         // redis-pubsub runs with a password and database 2, so reconnecting must re-authenticate and re-select.
         let server = try await RedisTestServer.start(password: mode == .pubSub ? "restart-secret" : nil)
@@ -32,14 +32,17 @@ struct RedisRestartTests {
             try await client.publishRequest(QueueRequest(correlationID: id, payload: Data(id.rawValue.utf8)))
         }
         try await eventually { calls.withLock { $0.count } == 4 }
-        // A second worker process (its own backend) waits on the empty queue: blocked in BLPOP at the restart.
+        // A second worker process (its own backend) waits on the empty queue: blocked in BLPOP (XREADGROUP in
+        // redis-streams) at the restart.
         let idleSide = try await RedisQueueBackend(url: url, wakeMode: mode, configuration: configuration)
         let idle = Worker(backend: idleSide, configuration: .init(concurrency: 2)) { request in
             calls.withLock { $0[request.correlationID.rawValue, default: 0] += 1 }
             return request.payload
         }
         let idleRunning = Task { try await idle.run() }
-        try await eventually { try server.command("CLIENT", "LIST").contains("cmd=blpop") }
+        try await eventually {
+            try server.command("CLIENT", "LIST").contains(mode == .streams ? "cmd=xreadgroup" : "cmd=blpop")
+        }
         // Waiters for those four and for six requests published only after the restart.
         let after = try (0..<6).map { try CorrelationID("after-\($0)") }
         let waits = Task {

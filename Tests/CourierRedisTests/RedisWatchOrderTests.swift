@@ -9,7 +9,7 @@ import Testing
 /// id started watching: the stop must not undo the new watch.
 @Suite("Redis watch order")
 struct RedisWatchOrderTests {
-    @Test(arguments: [RedisWakeMode.pubSub, .list])
+    @Test(arguments: RedisWakeMode.allCases)
     func aLateStopNeverUndoesANewWatch(_ mode: RedisWakeMode) async throws {
         let server = try await RedisTestServer.shared()
         let namespace = "order-\(UUID().uuidString.prefix(8))"

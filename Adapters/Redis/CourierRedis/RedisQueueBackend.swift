@@ -128,7 +128,7 @@ public final class RedisQueueBackend: QueueBackend {
             wakeMode: wakeMode, connection: connection, store: store, commands: commands, waiters: eventWaiters,
             logger: logger)
         self.settle = settle
-        consumers = RedisConsumerLoop(options: connection, store: store, logger: logger)
+        consumers = RedisConsumerLoop(options: connection, store: store, mode: wakeMode, logger: logger)
     }
 
     var isShutDown: Bool { lifecycle.withLock { $0.isShutDown } }
@@ -320,7 +320,12 @@ public final class RedisQueueBackend: QueueBackend {
         }
         guard wasOpen else { return }
         maintenance?.cancel()
+        let consumed = consumers.connection.open != nil
         consumers.close()
+        if let consumer = consumers.consumer, consumed {
+            // redis-streams: leave the group when holding nothing (a live consumer removes one that could not).
+            try? await store.leave(consumer, on: commands)
+        }
         waiters.close(with: CourierError(.shutDown, "the Redis queue '\(configuration.queueName)' was shut down"))
         eventWaiters.close(with: CourierError(.shutDown, "the Redis queue '\(configuration.queueName)' was shut down"))
         timeouts.close()

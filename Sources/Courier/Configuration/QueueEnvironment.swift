@@ -7,7 +7,7 @@ import Logging
 ///
 /// | variable | meaning | default |
 /// |---|---|---|
-/// | `QUEUE_TYPE` | `memory`, `redis-list`, `redis-pubsub` or `sqlite` | `memory` |
+/// | `QUEUE_TYPE` | `memory`, `redis-list`, `redis-pubsub`, `redis-streams` or `sqlite` | `memory` |
 /// | `QUEUE_NAME` | the queue's name | `courier` |
 /// | `REDIS_URL` | `redis://[user:password@]host[:port][/db]` | `redis://127.0.0.1:6379/0` |
 /// | `SQLITE_PATH` | the SQLite database file | `./courier.sqlite3` |

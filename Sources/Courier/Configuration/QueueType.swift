@@ -14,11 +14,13 @@ public struct QueueType: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let redisList = QueueType(rawValue: "redis-list")
     /// Redis with pub/sub wake-ups for waiters (`REDIS_URL`).
     public static let redisPubSub = QueueType(rawValue: "redis-pubsub")
+    /// Redis Streams with one consumer group per queue, and pub/sub wake-ups for waiters (`REDIS_URL`).
+    public static let redisStreams = QueueType(rawValue: "redis-streams")
     /// One SQLite file shared by the processes of one host (`SQLITE_PATH`).
     public static let sqlite = QueueType(rawValue: "sqlite")
 
     /// Every known queue type, in the order they are documented.
-    public static let all: [QueueType] = [.memory, .redisList, .redisPubSub, .sqlite]
+    public static let all: [QueueType] = [.memory, .redisList, .redisPubSub, .redisStreams, .sqlite]
 
     /// Parses a `QUEUE_TYPE` value (case-insensitive, surrounding spaces ignored).
     /// - Throws: ``CourierError`` with code ``CourierError/Code/unknownQueueType`` naming the valid values.

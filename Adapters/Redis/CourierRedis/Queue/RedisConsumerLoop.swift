@@ -6,9 +6,10 @@ import Synchronization
 /// Serves every consumer of one backend instance from one blocking connection.
 ///
 /// Consumers ask for their next delivery; the loop claims as many requests as there are consumers asking, in
-/// one script call, and hands them out in order. When the queue has nothing, it blocks on the queue's wake list
-/// (`BLPOP`, woken by the next publish or retry) for at most the time until the next lease, retry or deadline
-/// falls due, so expired leases are reaped on time without polling.
+/// one script call, and hands them out in order. When the queue has nothing, it blocks for at most the time until
+/// the next lease, retry or deadline falls due, so expired leases are reaped on time without polling: on the
+/// queue's wake list (`BLPOP`, woken by the next publish or retry), or in redis-streams with `XREADGROUP ... BLOCK`
+/// as the process's named consumer, whose entries the next claim leases.
 final class RedisConsumerLoop: Sendable {
     typealias Continuation = CheckedContinuation<Delivery?, Never>
 
@@ -22,12 +23,15 @@ final class RedisConsumerLoop: Sendable {
     static let longestBlock: Duration = .seconds(2)
 
     private let store: RedisQueueStore
+    /// redis-streams: this process's consumer name in the queue's group; nil in the other modes.
+    let consumer: String?
     let connection: RedisLazyConnection
     private let logger: Logger
     private let state = Mutex(State())
 
-    init(options: RedisConnectionOptions, store: RedisQueueStore, logger: Logger) {
+    init(options: RedisConnectionOptions, store: RedisQueueStore, mode: RedisWakeMode, logger: Logger) {
         self.store = store
+        consumer = mode == .streams ? RedisQueueStore.consumerName() : nil
         self.logger = logger
         connection = RedisLazyConnection(patience: options.reconnectWindow) {
             try await RedisConnection.open(options, role: "consumer")
@@ -72,12 +76,21 @@ final class RedisConsumerLoop: Sendable {
         var failures = 0
         // Set when this loop popped the wake token: it must be passed on if nobody here wants work any more.
         var holdingWake = false
+        // redis-streams: entries the blocking read returned, leased by the next claim.
+        var given: [RedisStreamEntry] = []
         while true {
             let wanted = state.withLock { $0.closed ? 0 : $0.waiting.count }
             if wanted == 0 {
                 if holdingWake, !state.withLock({ $0.closed }), let connection = connection.open {
                     _ = try? await store.claim(0, on: connection)
                 }
+                if !given.isEmpty, let consumer, let connection = connection.open {
+                    // Read for consumers that left: lease them and put them straight back.
+                    if let (unwanted, _) = try? await store.claim(0, consumer: consumer, given: given, on: connection) {
+                        for delivery in unwanted { try? await store.unclaim(delivery, on: connection) }
+                    }
+                }
+                given = []
                 holdingWake = false
                 let stop = state.withLock { state in
                     if state.closed || state.waiting.isEmpty { state.running = false }
@@ -88,16 +101,23 @@ final class RedisConsumerLoop: Sendable {
             }
             do {
                 let connection = try await connection.get()
-                let (deliveries, due) = try await store.claim(min(wanted, 100), on: connection)
+                let reading = given
+                given = []
+                let (deliveries, due) = try await store.claim(
+                    min(wanted, 100), consumer: consumer ?? "", given: reading, on: connection)
                 holdingWake = false
                 failures = 0
                 await handOut(deliveries, on: connection)
                 if deliveries.count < wanted {
                     let block = max(.milliseconds(5), min(due ?? Self.longestBlock, Self.longestBlock))
-                    let seconds = String(format: "%.3f", block.inSeconds)
-                    let reply = try await connection.send(
-                        RedisCommand(["BLPOP", .string(store.keys.wake), .string(seconds)]), blockTime: block)
-                    holdingWake = !reply.isNull
+                    if let consumer {
+                        given = try await read(wanted - deliveries.count, as: consumer, for: block, on: connection)
+                    } else {
+                        let seconds = String(format: "%.3f", block.inSeconds)
+                        let reply = try await connection.send(
+                            RedisCommand(["BLPOP", .string(store.keys.wake), .string(seconds)]), blockTime: block)
+                        holdingWake = !reply.isNull
+                    }
                 }
             } catch {
                 if state.withLock({ $0.closed }) { return }
@@ -106,6 +126,22 @@ final class RedisConsumerLoop: Sendable {
                 try? await Task.sleep(for: .milliseconds(min(1000, 50 * failures)))
             }
         }
+    }
+
+    /// Waits up to `block` for new entries of the queue's stream, as `consumer` of its group.
+    private func read(
+        _ count: Int, as consumer: String, for block: Duration, on connection: RedisConnection
+    ) async throws -> [RedisStreamEntry] {
+        let milliseconds = max(1, Int(block.inSeconds * 1000))
+        let reply = try await connection.send(
+            RedisCommand([
+                "XREADGROUP", "GROUP", "workers", .string(consumer), "COUNT", .integer(count), "BLOCK",
+                .integer(milliseconds), "STREAMS", .string(store.keys.stream), ">",
+            ]), blockTime: block)
+        if case .error(let message) = reply {
+            throw CourierError(.storageFailure, "reading the queue's stream failed: \(message)")
+        }
+        return RedisStreamEntry.entries(of: reply)
     }
 
     /// Gives each delivery to the longest-waiting consumer; puts back any that nobody is waiting for any more.

@@ -5,7 +5,9 @@ import Courier
 ///
 /// | Key | Type | Lifetime |
 /// |---|---|---|
-/// | `pending` | list of ids, published on the left, claimed from the right | empty (so gone) when drained |
+/// | `pending` | list of ids, published on the left, claimed from the right (redis-list, redis-pubsub) | empty (so gone) when drained |
+/// | `stream` | stream of entries `id <correlation id>`, consumer group `workers` (redis-streams) | entries deleted when settled; the key deleted by the last consumer to leave it empty |
+/// | `returned` | list of ids given back with their entry kept, read before the stream (redis-streams) | empty (so gone) when read |
 /// | `req:<id>` | hash: payload, headers, attempt, state, lease token, submitted, latest start and its attempt, whether it has events, fingerprint | deleted when the response is stored |
 /// | `leases`, `delayed`, `deadlines` | sorted sets of ids by time (ms) | members removed when settled |
 /// | `res:<id>` | string: the encoded response, then the request's submission, latest start, its attempt and fingerprint | `PX` response TTL |
@@ -27,6 +29,7 @@ struct RedisKeys: Sendable {
 
     var pending: String { prefix + "pending" }
     var wake: String { prefix + "wake" }
+    var stream: String { prefix + "stream" }
     func request(_ id: CorrelationID) -> String { prefix + "req:" + id.rawValue }
     func response(_ id: CorrelationID) -> String { prefix + "res:" + id.rawValue }
     func channel(_ id: CorrelationID) -> String { prefix + "done:" + id.rawValue }

@@ -38,9 +38,12 @@ struct RedisQueueStore: Sendable {
         }
     }
 
-    /// Reaps due leases, retries and deadlines, then leases up to `count` requests in publish order.
+    /// Reaps due leases, retries and deadlines, then leases up to `count` requests in publish order: in
+    /// redis-streams, as `consumer`, first the entries it read already (`given`).
     /// - Returns: the deliveries, and how long until something next falls due (nil when nothing is scheduled).
-    func claim(_ count: Int, on connection: RedisConnection) async throws -> ([Delivery], Duration?) {
+    func claim(
+        _ count: Int, consumer: String = "", given: [RedisStreamEntry] = [], on connection: RedisConnection
+    ) async throws -> ([Delivery], Duration?) {
         let tokenBase = String(UInt64.random(in: 1...UInt64.max), radix: 36)
         // The server starts the lease when the script runs; counting from before the call, the Lease never says
         // it lasts longer than it does.
@@ -49,8 +52,8 @@ struct RedisQueueStore: Sendable {
             scripts.claim, connection,
             [
                 .integer(count), .integer(leaseMilliseconds), .integer(configuration.maxAttempts),
-                .integer(ttlMilliseconds), .string(tokenBase),
-            ])
+                .integer(ttlMilliseconds), .string(tokenBase), .string(consumer),
+            ] + given.flatMap { [RedisArgument.string($0.entry), .string($0.id)] })
         guard let parts = reply.array, parts.count == 2, let rows = parts[0].array else {
             throw CourierError(.storageFailure, "unexpected reply to a claim: \(reply)")
         }

@@ -49,13 +49,18 @@ final class RedisScript: Sendable {
     }
 }
 
-/// How a waiting client learns that its response is stored — the one thing the two Redis adapters do
-/// differently.
-public enum RedisWakeMode: String, Sendable, Hashable {
+/// The three Redis modes: how a waiting client learns that its response is stored, and how the queue holds the
+/// requests waiting for a consumer. Everything else (scripts, leases, fencing, responses, events, listings) is
+/// shared.
+public enum RedisWakeMode: String, Sendable, Hashable, CaseIterable {
     /// `QUEUE_TYPE=redis-list`: the worker pushes the response onto each waiting client's reply list, which
     /// the client pops with one blocking connection for all its waiters.
     case list = "redis-list"
     /// `QUEUE_TYPE=redis-pubsub`: the worker publishes the response on `done:<id>`; each client process
     /// subscribes its waiters' channels over one subscriber connection.
     case pubSub = "redis-pubsub"
+    /// `QUEUE_TYPE=redis-streams`: requests are entries of one stream per queue, read by the consumer group
+    /// `workers` with blocking `XREADGROUP`, each consuming process a named consumer, so `XINFO GROUPS` and
+    /// `XPENDING` show the queue and its leases; waiters are woken as in redis-pubsub.
+    case streams = "redis-streams"
 }

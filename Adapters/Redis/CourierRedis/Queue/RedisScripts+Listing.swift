@@ -5,7 +5,7 @@ extension RedisScripts {
     /// members of `fin:<status>` that have not expired.
     static let countsBody = """
         local now = now_ms()
-        local out = {redis.call('LLEN', p .. 'pending') + redis.call('ZCARD', p .. 'delayed'),
+        local out = {queued() + redis.call('ZCARD', p .. 'delayed'),
           redis.call('ZCARD', p .. 'leases')}
         local statuses = {'completed', 'failed', 'cancelled', 'timedOut', 'deadLettered'}
         for _, status in ipairs(redis.call('SMEMBERS', p .. 'statuses')) do

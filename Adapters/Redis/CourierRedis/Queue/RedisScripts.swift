@@ -2,9 +2,10 @@
 /// by SHA; a server that forgot them (restart, `SCRIPT FLUSH`) answers `NOSCRIPT` and gets them again.
 ///
 /// Every script takes the queue's key prefix as `KEYS[1]` and uses the server's clock (`TIME`), so workers on
-/// hosts with skewed clocks agree on lease expiry. The two Redis adapters share every script and differ only in
-/// `notify`: redis-pubsub `PUBLISH`es the response on `done:<id>`; redis-list pushes it onto each registered
-/// waiter's reply list.
+/// hosts with skewed clocks agree on lease expiry. The three Redis modes share every script and differ only in
+/// `notify` (redis-pubsub and redis-streams `PUBLISH` the response on `done:<id>`; redis-list pushes it onto each
+/// registered waiter's reply list) and in how the queue holds waiting requests (a list, or a stream read by a
+/// consumer group: see RedisScripts+Queueing).
 struct RedisScripts: Sendable {
     let publish: RedisScript
     let claim: RedisScript
@@ -20,9 +21,12 @@ struct RedisScripts: Sendable {
     let events: RedisScript
     let counts: RedisScript
     let recent: RedisScript
+    let leave: RedisScript
 
     init(wake: RedisWakeMode) {
-        let library = Self.library + (wake == .pubSub ? Self.notifyByPublish : Self.notifyByReplyList)
+        let library =
+            Self.library + (wake == .streams ? Self.queueByStream : Self.queueByList)
+            + (wake == .list ? Self.notifyByReplyList : Self.notifyByPublish)
         func script(_ name: String, _ body: String) -> RedisScript {
             RedisScript(name: name, source: library + body)
         }
@@ -40,13 +44,14 @@ struct RedisScripts: Sendable {
         events = script("events", Self.eventsBody)
         counts = script("counts", Self.countsBody)
         recent = script("recent", Self.recentBody)
+        leave = script("leave", wake == .streams ? Self.leaveBody : "return 1")
     }
 
     var all: [RedisScript] {
         [
             publish, claim, respond, extend, release, unclaim, cancel, status, statusReport, watch, appendEvents,
             events,
-            counts, recent,
+            counts, recent, leave,
         ]
     }
 
@@ -67,11 +72,6 @@ struct RedisScripts: Sendable {
           local pos = c1 + tonumber(string.sub(enc, 1, c1 - 1)) + 2
           local c2 = string.find(enc, ':', pos, true)
           return string.sub(enc, c2 + 1, c2 + tonumber(string.sub(enc, pos, c2 - 1)))
-        end
-        local function wake()
-          if redis.call('EXISTS', p .. 'pending') == 1 and redis.call('EXISTS', p .. 'wake') == 0 then
-            redis.call('LPUSH', p .. 'wake', '1')
-          end
         end
         -- Streamed events: entry '<seq>-1' of the capped stream ev:<id>; evl:<id> holds the newest sequence
         -- number (l) and the highest one trimmed away (t).
@@ -141,6 +141,7 @@ struct RedisScripts: Sendable {
             redis.call('PEXPIRE', p .. 'ev:' .. id, ttl)
             redis.call('PEXPIRE', p .. 'evl:' .. id, ttl)
           end
+          settle_entry(id)
           redis.call('DEL', key)
           redis.call('ZREM', p .. 'leases', id)
           redis.call('ZREM', p .. 'delayed', id)
@@ -169,21 +170,22 @@ struct RedisScripts: Sendable {
               store(id, failure(id, 'deadLettered', reason, now), ttl)
             elseif attempt > 0 and not keep_deadline(id, now, ttl) then
               redis.call('HSET', key, 'a', attempt + 1, 's', 'q')
-              redis.call('LPUSH', p .. 'pending', id)
+              settle_entry(id)
+              enqueue(id)
             end
           end
           for _, id in ipairs(redis.call('ZRANGEBYSCORE', p .. 'delayed', '-inf', now, 'LIMIT', 0, 100)) do
             redis.call('ZREM', p .. 'delayed', id)
             if redis.call('HGET', p .. 'req:' .. id, 's') == 'w' then
               redis.call('HSET', p .. 'req:' .. id, 's', 'q')
-              redis.call('LPUSH', p .. 'pending', id)
+              enqueue(id)
             end
           end
           for _, id in ipairs(redis.call('ZRANGEBYSCORE', p .. 'deadlines', '-inf', now, 'LIMIT', 0, 100)) do
             redis.call('ZREM', p .. 'deadlines', id)
             local s = redis.call('HGET', p .. 'req:' .. id, 's')
             if s == 'q' or s == 'w' then
-              redis.call('LREM', p .. 'pending', 1, id)
+              unqueue(id)
               store(id, failure(id, 'timedOut', "the request's deadline passed before a worker took it", now), ttl)
             end
           end
@@ -216,7 +218,7 @@ struct RedisScripts: Sendable {
           redis.call('ZADD', p .. 'deadlines', ARGV[5], id)
         end
         if ARGV[9] ~= '' then redis.call('HSET', p .. 'req:' .. id, 'fp', ARGV[9]) end
-        redis.call('LPUSH', p .. 'pending', id)
+        enqueue(id)
         redis.call('LPUSH', p .. 'recent', id)
         redis.call('LTRIM', p .. 'recent', 0, ARGV[8] - 1)
         redis.call('PEXPIRE', p .. 'recent', ARGV[7])
@@ -224,26 +226,32 @@ struct RedisScripts: Sendable {
         return 1
         """
 
-    /// ARGV: count, lease ms, max attempts, response TTL ms, token base. Returns {deliveries, next due ms}.
+    /// ARGV: count, lease ms, max attempts, response TTL ms, token base, consumer name (redis-streams; '' for a
+    /// call that only reaps), then pairs of stream entry and id the consumer read already. Returns {deliveries,
+    /// next due ms}.
     static let claimBody =
         storeAndReap + """
             local now = now_ms()
             reap(now, tonumber(ARGV[3]), tonumber(ARGV[4]))
             local out = {}
             local count = tonumber(ARGV[1])
-            while #out < count do
-              local id = redis.call('RPOP', p .. 'pending')
-              if not id then break end
+            local items = take(count, ARGV[6], {unpack(ARGV, 7)})
+            for _, item in ipairs(items) do
+              local id = item[1]
               local key = p .. 'req:' .. id
-              local f = redis.call('HMGET', key, 's', 'p', 'h', 'c', 'd', 'a')
-              if f[1] == 'q' then
+              local f = redis.call('HMGET', key, 's', 'p', 'h', 'c', 'd', 'a', 'x')
+              if f[1] == 'q' and (not item[2] or f[7] == item[2]) then
                 local token = ARGV[5] .. '.' .. (#out + 1)
                 redis.call('HSET', key, 's', 'l', 't', token, 'st', now, 'sa', f[6])
+                if item[2] then redis.call('HSET', key, 'cn', ARGV[6]) end
                 redis.call('ZADD', p .. 'leases', now + tonumber(ARGV[2]), id)
                 redis.call('ZREM', p .. 'deadlines', id)
                 out[#out + 1] = {id, f[2], f[3], f[4], f[5] or '', f[6], token}
+              else
+                drop(item)
               end
             end
+            if #items < count then tidy(tonumber(ARGV[2]), ARGV[6]) end
             wake()
             return {out, tostring(next_due(now))}
             """
@@ -273,6 +281,7 @@ struct RedisScripts: Sendable {
         local expires = tonumber(redis.call('ZSCORE', p .. 'leases', id) or '0')
         if expires <= now then return 'lost' end
         redis.call('ZADD', p .. 'leases', now + tonumber(ARGV[3]), id)
+        refresh_entry(id)
         return tostring(now + tonumber(ARGV[3]))
         """
 
@@ -287,6 +296,7 @@ struct RedisScripts: Sendable {
             local now = now_ms()
             local attempt = tonumber(f[3])
             redis.call('ZREM', p .. 'leases', id)
+            settle_entry(id)
             if attempt >= tonumber(ARGV[5]) then
               local reason = 'dead-lettered after ' .. attempt .. ' attempt(s): ' .. ARGV[4]
               store(id, failure(id, 'deadLettered', reason, now), tonumber(ARGV[6]))
@@ -299,7 +309,7 @@ struct RedisScripts: Sendable {
               redis.call('ZADD', p .. 'delayed', now + delay, id)
             else
               redis.call('HSET', key, 'a', attempt + 1, 's', 'q')
-              redis.call('LPUSH', p .. 'pending', id)
+              enqueue(id)
               wake()
             end
             return 1
@@ -317,7 +327,7 @@ struct RedisScripts: Sendable {
             if f[1] == 'l' and f[2] == ARGV[2] then
               redis.call('ZREM', p .. 'leases', id)
               redis.call('HSET', p .. 'req:' .. id, 's', 'q')
-              redis.call('RPUSH', p .. 'pending', id)
+              enqueue_front(id)
               wake()
               return 1
             end
@@ -331,7 +341,7 @@ struct RedisScripts: Sendable {
             if redis.call('EXISTS', p .. 'res:' .. id) == 1 then return 'finished' end
             local s = redis.call('HGET', p .. 'req:' .. id, 's')
             if not s then return 'unknown' end
-            if s == 'q' then redis.call('LREM', p .. 'pending', 1, id) end
+            if s == 'q' then unqueue(id) end
             store(id, failure(id, 'cancelled', 'cancelled', now_ms()), tonumber(ARGV[2]))
             if s == 'l' then return 'running' end
             return 'pending'

@@ -3,7 +3,7 @@ import Foundation
 import Logging
 
 /// How waiters in this process learn that a response was stored: the single point where redis-list and
-/// redis-pubsub differ.
+/// redis-pubsub differ (redis-streams wakes its waiters as redis-pubsub does).
 protocol RedisWakeChannel: Sendable {
     /// Starts listening for `id`, then checks for a response stored before listening began (closing the
     /// published-before-subscribe race). Returns that response if there is one.
@@ -50,7 +50,7 @@ func makeRedisWakeChannel(
     reconnected: @escaping @Sendable () -> Void
 ) -> any RedisWakeChannel {
     switch mode {
-    case .pubSub:
+    case .pubSub, .streams:
         RedisPubSubChannel(
             options: connection, store: store, commands: commands, deliver: deliver, isWaitedOn: isWaitedOn,
             reconnected: reconnected)

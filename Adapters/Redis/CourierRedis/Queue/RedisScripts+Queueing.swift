@@ -1,0 +1,163 @@
+/// How a queue holds the requests waiting for a consumer: the one thing redis-streams does differently from the
+/// other two modes in the scripts. Each snippet defines the same Lua functions, which the shared scripts call:
+///
+/// | function | meaning |
+/// |---|---|
+/// | `enqueue(id)` | put a request at the back of the queue |
+/// | `enqueue_front(id)` | put a leased request back at the front of the queue (given back, same attempt) |
+/// | `unqueue(id)` | take a waiting request out of the queue (cancelled, timed out) |
+/// | `take(count, consumer, given)` | the next `count` waiting requests as `{id, entry}` items (`given` were read already) |
+/// | `drop(item)` | forget an item `take` returned whose request is no longer waiting |
+/// | `settle_entry(id)` | a request leaves the queue for good or goes back to it: forget its queue entry |
+/// | `refresh_entry(id)` | a lease was extended |
+/// | `queued()` | how many requests wait for a consumer |
+/// | `wake()` | make sure a blocked consumer looks again |
+/// | `tidy(lease, consumer)` | clean-up a consumer does when the queue is drained |
+extension RedisScripts {
+    /// redis-list and redis-pubsub: the list `pending`, published on the left and claimed from the right, and the
+    /// list `wake`, on which idle consumers block.
+    static let queueByList = """
+        local function wake()
+          if redis.call('EXISTS', p .. 'pending') == 1 and redis.call('EXISTS', p .. 'wake') == 0 then
+            redis.call('LPUSH', p .. 'wake', '1')
+          end
+        end
+        local function enqueue(id) redis.call('LPUSH', p .. 'pending', id) end
+        local function enqueue_front(id) redis.call('RPUSH', p .. 'pending', id) end
+        local function unqueue(id) redis.call('LREM', p .. 'pending', 1, id) end
+        local function settle_entry(id) end
+        local function refresh_entry(id) end
+        local function drop(item) end
+        local function tidy(lease, consumer) end
+        local function queued() return redis.call('LLEN', p .. 'pending') end
+        local function take(count, consumer, given)
+          local items = {}
+          while #items < count do
+            local id = redis.call('RPOP', p .. 'pending')
+            if not id then break end
+            items[#items + 1] = {id, false}
+          end
+          return items
+        end
+
+        """
+
+    /// redis-streams: the stream `stream`, one entry `{id = <correlation id>}` per waiting or leased request, read
+    /// by the consumer group `workers` in which every consuming process is a named consumer. A request's hash
+    /// keeps its entry (`x`) and, while leased, its consumer (`cn`). A leased request's entry stays in its
+    /// consumer's pending-entries list, whose idle time restarts when the lease starts or is extended; a settled
+    /// request's entry is acknowledged and deleted, so the stream holds only the work waiting or in flight.
+    static let queueByStream = """
+        local stream = p .. 'stream'
+        local function wake() end
+        local function ensure_group()
+          if redis.call('EXISTS', stream) == 0 then
+            redis.call('XGROUP', 'CREATE', stream, 'workers', '0', 'MKSTREAM')
+          end
+        end
+        local function enqueue(id)
+          ensure_group()
+          redis.call('HSET', p .. 'req:' .. id, 'x', redis.call('XADD', stream, '*', 'id', id))
+        end
+        local function drop(item)
+          redis.call('XACK', stream, 'workers', item[2])
+          redis.call('XDEL', stream, item[2])
+        end
+        local function settle_entry(id)
+          local key = p .. 'req:' .. id
+          local entry = redis.call('HGET', key, 'x')
+          if entry then
+            drop({id, entry})
+            redis.call('HDEL', key, 'x', 'cn')
+          end
+        end
+        local unqueue = settle_entry
+        -- A stream has no front: a request given back keeps its entry, and its id goes onto the list 'returned',
+        -- which the next take reads before the stream (the newest given back first, as in the other modes).
+        local function enqueue_front(id)
+          redis.call('HDEL', p .. 'req:' .. id, 'cn')
+          redis.call('LPUSH', p .. 'returned', id)
+        end
+        local function refresh_entry(id)
+          local f = redis.call('HMGET', p .. 'req:' .. id, 'x', 'cn')
+          if f[1] and f[2] then redis.call('XCLAIM', stream, 'workers', f[2], 0, f[1], 'JUSTID') end
+        end
+        local function queued()
+          return math.max(0, redis.call('XLEN', stream) - redis.call('ZCARD', p .. 'leases'))
+        end
+        local function take(count, consumer, given)
+          local items = {}
+          if consumer == '' then return items end
+          while #items < count do
+            local id = redis.call('LPOP', p .. 'returned')
+            if not id then break end
+            local entry = redis.call('HGET', p .. 'req:' .. id, 'x')
+            if entry and redis.call('XCLAIM', stream, 'workers', consumer, 0, entry, 'JUSTID')[1] then
+              items[#items + 1] = {id, entry}
+            end
+          end
+          for i = 1, #given, 2 do
+            -- Read by the consumer's blocking XREADGROUP: claiming it again restarts its idle time with the lease.
+            -- An entry deleted since (its request was cancelled) is skipped and leaves the pending list.
+            local claimed = redis.call('XCLAIM', stream, 'workers', consumer, 0, given[i], 'JUSTID')
+            if claimed[1] then items[#items + 1] = {given[i + 1], given[i]} end
+          end
+          if count > #items then
+            ensure_group()
+            local read = redis.call('XREADGROUP', 'GROUP', 'workers', consumer, 'COUNT', count - #items,
+              'STREAMS', stream, '>')
+            if read then
+              for _, entry in ipairs(read[1][2]) do items[#items + 1] = {entry[2][2], entry[1]} end
+            end
+          end
+          return items
+        end
+        local function fields_of(flat)
+          local fields = {}
+          for i = 1, #flat, 2 do fields[flat[i]] = flat[i + 1] end
+          return fields
+        end
+        local function tidy(lease, consumer)
+          if consumer == '' or redis.call('EXISTS', stream) == 0 then return end
+          -- Entries read but never leased (the reader stopped in between) go back to the queue; entries of
+          -- requests that are gone are forgotten. Leased entries are the leases' business.
+          for _, pending in ipairs(redis.call('XPENDING', stream, 'workers', 'IDLE', lease, '-', '+', 100)) do
+            local entry = pending[1]
+            local read = redis.call('XRANGE', stream, entry, entry)
+            local id = read[1] and read[1][2][2]
+            local f = {}
+            if id then f = redis.call('HMGET', p .. 'req:' .. id, 's', 'x') end
+            if f[2] ~= entry then
+              drop({id, entry})
+            elseif f[1] == 'q' then
+              settle_entry(id)
+              enqueue(id)
+            end
+          end
+          -- Consumers that hold nothing and have not read for 10 s have left (or died): remove them.
+          for _, flat in ipairs(redis.call('XINFO', 'CONSUMERS', stream, 'workers')) do
+            local c = fields_of(flat)
+            if c.name ~= consumer and c.pending == 0 and c.idle > 10000 then
+              redis.call('XGROUP', 'DELCONSUMER', stream, 'workers', c.name)
+            end
+          end
+        end
+
+        """
+
+    /// ARGV: consumer. A consumer that stops (its backend shuts down) leaves the group when it holds nothing;
+    /// the last one to leave an empty stream deletes it, so an unused queue leaves no key behind. Returns 1 when
+    /// the consumer left.
+    static let leaveBody = """
+        if redis.call('EXISTS', stream) == 0 then return 1 end
+        local held, others = 0, 0
+        for _, flat in ipairs(redis.call('XINFO', 'CONSUMERS', stream, 'workers')) do
+          local c = fields_of(flat)
+          if c.name == ARGV[1] then held = c.pending else others = others + 1 end
+        end
+        if held > 0 then return 0 end
+        redis.call('XGROUP', 'DELCONSUMER', stream, 'workers', ARGV[1])
+        if others == 0 and redis.call('XLEN', stream) == 0 then redis.call('DEL', stream) end
+        return 1
+        """
+}
