@@ -350,6 +350,12 @@ public final class RedisQueueBackend: QueueBackend {
         while !Task.isCancelled && !isShutDown {
             try? await Task.sleep(for: wait)
             if Task.isCancelled || isShutDown { return }
+            // A consumer blocked on the queue reaps when its read ends (at the latest what was due at its last claim,
+            // or its longest block).
+            if consumers.isReading {
+                wait = longest
+                continue
+            }
             do {
                 let (_, due) = try await store.claim(0, on: commands)
                 wait = max(.milliseconds(20), min(due ?? longest, longest))

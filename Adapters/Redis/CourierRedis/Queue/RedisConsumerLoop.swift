@@ -18,9 +18,21 @@ final class RedisConsumerLoop: Sendable {
         var nextToken: UInt64 = 1
         var running = false
         var closed = false
+        /// In a blocking read: the loop reaps on its own when the read ends.
+        var reading = false
     }
 
+    /// How long the list modes block at most, so leases taken by other processes since the last claim are reaped
+    /// within this time of expiring.
     static let longestBlock: Duration = .seconds(2)
+    /// How long redis-streams blocks at most: half the lease (2 to 30 s), so an idle consumer sends one
+    /// `XREADGROUP` and one claim per period rather than per 2 s.
+    private var longestStreamBlock: Duration {
+        max(Self.longestBlock, min(store.configuration.leaseDuration / 2, .seconds(30)))
+    }
+
+    /// Whether the loop is blocked reading the queue (so it reaps due leases itself when the read ends).
+    var isReading: Bool { state.withLock { $0.reading } }
 
     private let store: RedisQueueStore
     /// redis-streams: this process's consumer name in the queue's group; nil in the other modes.
@@ -109,7 +121,10 @@ final class RedisConsumerLoop: Sendable {
                 failures = 0
                 await handOut(deliveries, on: connection)
                 if deliveries.count < wanted {
-                    let block = max(.milliseconds(5), min(due ?? Self.longestBlock, Self.longestBlock))
+                    let longest = consumer == nil ? Self.longestBlock : longestStreamBlock
+                    let block = max(.milliseconds(5), min(due ?? longest, longest))
+                    state.withLock { $0.reading = true }
+                    defer { state.withLock { $0.reading = false } }
                     if let consumer {
                         given = try await read(wanted - deliveries.count, as: consumer, for: block, on: connection)
                     } else {

@@ -73,10 +73,12 @@ extension RedisScripts {
         end
         local unqueue = settle_entry
         -- A stream has no front: a request given back keeps its entry, and its id goes onto the list 'returned',
-        -- which the next take reads before the stream (the newest given back first, as in the other modes).
+        -- which the next take reads before the stream (the newest given back first, as in the other modes). An
+        -- entry without an id wakes a consumer blocked on the stream; the take that reads it drops it.
         local function enqueue_front(id)
           redis.call('HDEL', p .. 'req:' .. id, 'cn')
           redis.call('LPUSH', p .. 'returned', id)
+          redis.call('XADD', stream, '*', 'wake', '1')
         end
         local function refresh_entry(id)
           local f = redis.call('HMGET', p .. 'req:' .. id, 'x', 'cn')
@@ -100,14 +102,20 @@ extension RedisScripts {
             -- Read by the consumer's blocking XREADGROUP: claiming it again restarts its idle time with the lease.
             -- An entry deleted since (its request was cancelled) is skipped and leaves the pending list.
             local claimed = redis.call('XCLAIM', stream, 'workers', consumer, 0, given[i], 'JUSTID')
-            if claimed[1] then items[#items + 1] = {given[i + 1], given[i]} end
+            if claimed[1] and given[i + 1] ~= '' then
+              items[#items + 1] = {given[i + 1], given[i]}
+            elseif claimed[1] then
+              drop({'', given[i]})
+            end
           end
           if count > #items then
             ensure_group()
             local read = redis.call('XREADGROUP', 'GROUP', 'workers', consumer, 'COUNT', count - #items,
               'STREAMS', stream, '>')
             if read then
-              for _, entry in ipairs(read[1][2]) do items[#items + 1] = {entry[2][2], entry[1]} end
+              for _, entry in ipairs(read[1][2]) do
+                if entry[2][1] == 'id' then items[#items + 1] = {entry[2][2], entry[1]} else drop({'', entry[1]}) end
+              end
             end
           end
           return items

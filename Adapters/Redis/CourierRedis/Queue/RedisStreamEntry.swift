@@ -2,7 +2,7 @@ import Courier
 import Foundation
 
 /// One entry of a redis-streams queue as a blocking `XREADGROUP` returned it: the entry's stream id and the
-/// correlation id it carries.
+/// correlation id it carries (empty for an entry that only wakes consumers).
 struct RedisStreamEntry: Sendable, Hashable {
     let entry: String
     let id: String
@@ -15,8 +15,9 @@ struct RedisStreamEntry: Sendable, Hashable {
             guard let parts = stream.array, parts.count == 2, let rows = parts[1].array else { return [] }
             return rows.compactMap { row in
                 guard let fields = row.array, fields.count == 2, let entry = fields[0].string,
-                    let values = fields[1].array, values.count >= 2, let id = values[1].string
+                    let values = fields[1].array
                 else { return nil }
+                let id = values.count >= 2 && values[0].string == "id" ? values[1].string ?? "" : ""
                 return RedisStreamEntry(entry: entry, id: id)
             }
         }
