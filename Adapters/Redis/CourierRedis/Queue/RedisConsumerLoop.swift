@@ -154,6 +154,8 @@ final class RedisConsumerLoop: Sendable {
                 .integer(milliseconds), "STREAMS", .string(store.keys.stream), ">",
             ]), blockTime: block)
         if case .error(let message) = reply {
+            // The last other consumer left the empty stream and deleted it: the next claim makes it again.
+            if message.hasPrefix("UNBLOCKED") || message.hasPrefix("NOGROUP") { return [] }
             throw CourierError(.storageFailure, "reading the queue's stream failed: \(message)")
         }
         return RedisStreamEntry.entries(of: reply)
