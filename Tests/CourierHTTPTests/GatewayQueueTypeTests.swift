@@ -8,12 +8,12 @@ import Hummingbird
 import HummingbirdTesting
 import Testing
 
-/// The gateway over every queue type: memory, SQLite (a real file) and both Redis modes (a real server the tests
-/// start), with a worker in the same application that streams progress and chunks.
+/// The gateway over every queue type: memory, SQLite (a real file) and the three Redis modes (a real server the
+/// tests start), with a worker in the same application that streams progress and chunks.
 @Suite("HTTP gateway over every queue type")
 struct GatewayQueueTypeTests {
     enum Kind: String, CaseIterable, Sendable {
-        case memory, sqlite, redisList = "redis-list", redisPubSub = "redis-pubsub"
+        case memory, sqlite, redisList = "redis-list", redisPubSub = "redis-pubsub", redisStreams = "redis-streams"
     }
 
     static func backend(_ kind: Kind) async throws -> any QueueBackend {
@@ -26,10 +26,10 @@ struct GatewayQueueTypeTests {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             return try await SQLiteQueueBackend(
                 path: directory.appendingPathComponent("queue.sqlite3").path, configuration: configuration)
-        case .redisList, .redisPubSub:
+        case .redisList, .redisPubSub, .redisStreams:
             let server = try await RedisTestServer.shared()
             return try await RedisQueueBackend(
-                url: server.url, wakeMode: kind == .redisList ? .list : .pubSub, configuration: configuration,
+                url: server.url, wakeMode: RedisWakeMode(rawValue: kind.rawValue)!, configuration: configuration,
                 options: .init(namespace: "gateway-\(UUID().uuidString.prefix(8))"))
         }
     }

@@ -4,6 +4,7 @@
 /// | function | meaning |
 /// |---|---|
 /// | `enqueue(id)` | put a request at the back of the queue |
+/// | `add_entry(id)` | the same for a request whose hash is written next: returns the field `x` to write with it, or false |
 /// | `enqueue_front(id)` | put a leased request back at the front of the queue (given back, same attempt) |
 /// | `unqueue(id)` | take a waiting request out of the queue (cancelled, timed out) |
 /// | `take(count, consumer, given)` | the next `count` waiting requests as `{id, entry}` items (`given` were read already) |
@@ -23,6 +24,10 @@ extension RedisScripts {
           end
         end
         local function enqueue(id) redis.call('LPUSH', p .. 'pending', id) end
+        local function add_entry(id)
+          enqueue(id)
+          return false
+        end
         local function enqueue_front(id) redis.call('RPUSH', p .. 'pending', id) end
         local function unqueue(id) redis.call('LREM', p .. 'pending', 1, id) end
         local function settle_entry(id) end
@@ -55,10 +60,11 @@ extension RedisScripts {
             redis.call('XGROUP', 'CREATE', stream, 'workers', '0', 'MKSTREAM')
           end
         end
-        local function enqueue(id)
+        local function add_entry(id)
           ensure_group()
-          redis.call('HSET', p .. 'req:' .. id, 'x', redis.call('XADD', stream, '*', 'id', id))
+          return redis.call('XADD', stream, '*', 'id', id)
         end
+        local function enqueue(id) redis.call('HSET', p .. 'req:' .. id, 'x', add_entry(id)) end
         local function drop(item)
           redis.call('XACK', stream, 'workers', item[2])
           redis.call('XDEL', stream, item[2])
@@ -98,16 +104,9 @@ extension RedisScripts {
               items[#items + 1] = {id, entry}
             end
           end
-          for i = 1, #given, 2 do
-            -- Read by the consumer's blocking XREADGROUP: claiming it again restarts its idle time with the lease.
-            -- An entry deleted since (its request was cancelled) is skipped and leaves the pending list.
-            local claimed = redis.call('XCLAIM', stream, 'workers', consumer, 0, given[i], 'JUSTID')
-            if claimed[1] and given[i + 1] ~= '' then
-              items[#items + 1] = {given[i + 1], given[i]}
-            elseif claimed[1] then
-              drop({'', given[i]})
-            end
-          end
+          -- Read by the consumer's blocking XREADGROUP just before (its idle time is the lease's, within the time
+          -- between the read and this script). An entry whose request is no longer waiting is dropped by the claim.
+          for i = 1, #given, 2 do items[#items + 1] = {given[i + 1], given[i]} end
           if count > #items then
             ensure_group()
             local read = redis.call('XREADGROUP', 'GROUP', 'workers', consumer, 'COUNT', count - #items,

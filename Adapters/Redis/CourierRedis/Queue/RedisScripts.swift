@@ -133,7 +133,7 @@ struct RedisScripts: Sendable {
           -- The stored response carries, after its own fields, the request's submission, latest start, its attempt
           -- and fingerprint: what a status report shows of a finished request. Waiters are sent the response alone.
           local key = p .. 'req:' .. id
-          local r = redis.call('HMGET', key, 'sb', 'st', 'sa', 'e', 'fp')
+          local r = redis.call('HMGET', key, 'sb', 'st', 'sa', 'e', 'fp', 'x')
           redis.call('SET', p .. 'res:' .. id, enc .. ns(r[1] or '') .. ns(r[2] or '') .. ns(r[3] or '') .. ns(r[5] or ''),
             'PX', ttl)
           count_finished(id, status_of(enc), ttl)
@@ -141,7 +141,7 @@ struct RedisScripts: Sendable {
             redis.call('PEXPIRE', p .. 'ev:' .. id, ttl)
             redis.call('PEXPIRE', p .. 'evl:' .. id, ttl)
           end
-          settle_entry(id)
+          if r[6] then drop({id, r[6]}) end
           redis.call('DEL', key)
           redis.call('ZREM', p .. 'leases', id)
           redis.call('ZREM', p .. 'delayed', id)
@@ -212,13 +212,21 @@ struct RedisScripts: Sendable {
     static let publishBody = """
         local id = ARGV[1]
         if redis.call('EXISTS', p .. 'req:' .. id, p .. 'res:' .. id) > 0 then return 0 end
-        redis.call('HSET', p .. 'req:' .. id, 's', 'q', 'p', ARGV[2], 'h', ARGV[3], 'c', ARGV[4], 'a', 1, 'sb', now_ms())
+        -- One HSET with every field (each write of a script is one more command in the AOF).
+        local fields = {p .. 'req:' .. id, 's', 'q', 'p', ARGV[2], 'h', ARGV[3], 'c', ARGV[4], 'a', 1, 'sb', now_ms()}
+        local function add(name, value)
+          fields[#fields + 1] = name
+          fields[#fields + 1] = value
+        end
         if ARGV[5] ~= '' then
-          redis.call('HSET', p .. 'req:' .. id, 'd', ARGV[6], 'dm', ARGV[5])
+          add('d', ARGV[6])
+          add('dm', ARGV[5])
           redis.call('ZADD', p .. 'deadlines', ARGV[5], id)
         end
-        if ARGV[9] ~= '' then redis.call('HSET', p .. 'req:' .. id, 'fp', ARGV[9]) end
-        enqueue(id)
+        if ARGV[9] ~= '' then add('fp', ARGV[9]) end
+        local entry = add_entry(id)
+        if entry then add('x', entry) end
+        redis.call('HSET', unpack(fields))
         redis.call('LPUSH', p .. 'recent', id)
         redis.call('LTRIM', p .. 'recent', 0, ARGV[8] - 1)
         redis.call('PEXPIRE', p .. 'recent', ARGV[7])
@@ -242,8 +250,11 @@ struct RedisScripts: Sendable {
               local f = redis.call('HMGET', key, 's', 'p', 'h', 'c', 'd', 'a', 'x')
               if f[1] == 'q' and (not item[2] or f[7] == item[2]) then
                 local token = ARGV[5] .. '.' .. (#out + 1)
-                redis.call('HSET', key, 's', 'l', 't', token, 'st', now, 'sa', f[6])
-                if item[2] then redis.call('HSET', key, 'cn', ARGV[6]) end
+                if item[2] then
+                  redis.call('HSET', key, 's', 'l', 't', token, 'st', now, 'sa', f[6], 'cn', ARGV[6])
+                else
+                  redis.call('HSET', key, 's', 'l', 't', token, 'st', now, 'sa', f[6])
+                end
                 redis.call('ZADD', p .. 'leases', now + tonumber(ARGV[2]), id)
                 redis.call('ZREM', p .. 'deadlines', id)
                 out[#out + 1] = {id, f[2], f[3], f[4], f[5] or '', f[6], token}
