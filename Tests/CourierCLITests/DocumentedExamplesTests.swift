@@ -33,6 +33,7 @@ struct DocumentedExamplesTests {
             "it builds a release binary, installs the FastAPI peer and runs for minutes; it is how docs/performance.md is made"
         ),
         ("cd Benchmarks", "it builds the benchmark package, which takes minutes"),
+        ("redis-cli X", "it inspects a running queue's stream; RedisStreamsTests checks what XINFO and XPENDING show"),
         (".build/schemathesis/bin/st", "OpenAPIConformanceTests runs it against a live gateway"),
         ("redis-server --port 6399", "the test starts its own server (for the Benchmarks line above)"),
     ]

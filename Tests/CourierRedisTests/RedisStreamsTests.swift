@@ -53,14 +53,18 @@ struct RedisStreamsTests {
         let idleBefore = Int(try server.command("XPENDING", stream, "workers", "-", "+", "1").split(separator: "\n")[2])
         _ = try await backend.extendLease(held.lease)
         let idleAfter = Int(try server.command("XPENDING", stream, "workers", "-", "+", "1").split(separator: "\n")[2])
-        #expect((idleBefore ?? 0) >= 1000 && (idleAfter ?? .max) < 1000, "idle \(String(describing: idleBefore)) → \(String(describing: idleAfter))")
+        #expect(
+            (idleBefore ?? 0) >= 1000 && (idleAfter ?? .max) < 1000,
+            "idle \(String(describing: idleBefore)) → \(String(describing: idleAfter))")
 
         // Answered requests leave the stream: its length is the work waiting or in flight.
-        _ = try await backend.publishResponse(.completed(held.request.correlationID, payload: Data()), settling: held.lease)
+        _ = try await backend.publishResponse(
+            .completed(held.request.correlationID, payload: Data()), settling: held.lease)
         #expect(try server.command("XLEN", stream) == "2")
         for _ in 0..<2 {
             let delivery = try #require(try await deliveries.next())
-            _ = try await backend.publishResponse(.completed(delivery.request.correlationID, payload: Data()), settling: delivery.lease)
+            _ = try await backend.publishResponse(
+                .completed(delivery.request.correlationID, payload: Data()), settling: delivery.lease)
         }
         #expect(try server.command("XLEN", stream) == "0")
         #expect(Self.field("pending", in: try server.command("XINFO", "GROUPS", stream)) == "0")

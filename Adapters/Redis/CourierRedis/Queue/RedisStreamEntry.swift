@@ -29,7 +29,8 @@ extension RedisQueueStore {
     /// `XINFO CONSUMERS` tells an operator which process holds what.
     static func consumerName() -> String {
         let host = ProcessInfo.processInfo.hostName.prefix(64)
-        return "\(host)-\(ProcessInfo.processInfo.processIdentifier)-\(String(UInt32.random(in: 0...UInt32.max), radix: 36))"
+        return
+            "\(host)-\(ProcessInfo.processInfo.processIdentifier)-\(String(UInt32.random(in: 0...UInt32.max), radix: 36))"
     }
 
     /// Removes `consumer` from the group when it holds nothing, and the stream when it is empty and nobody else
