@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "CourierRedis", targets: ["CourierRedis"]),
         .library(name: "CourierConformance", targets: ["CourierConformance"]),
         .library(name: "CourierHTTP", targets: ["CourierHTTP"]),
+        .library(name: "CourierRuntime", targets: ["CourierRuntime"]),
         .executable(name: "courier", targets: ["CourierCLI"]),
     ],
     dependencies: [
@@ -104,6 +105,19 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // QUEUE_TYPE in the library: the adapter registry, backends and limits from the environment, and the
+        // worker entry point `courier worker` is built on.
+        .target(
+            name: "CourierRuntime",
+            dependencies: [
+                "Courier", "CourierSQLite", "CourierRedis", "CourierOperations",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // The conformance kit every adapter (ours or a third party's) runs.
         .target(
             name: "CourierConformance",
@@ -122,6 +136,7 @@ let package = Package(
             name: "CourierCLI",
             dependencies: [
                 "Courier", "CourierSQLite", "CourierRedis", "CourierOperations", "CCourierProcess", "CourierHTTP",
+                "CourierRuntime",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -168,6 +183,11 @@ let package = Package(
         .testTarget(
             name: "CourierRedisTests",
             dependencies: ["Courier", "CourierRedis", "CourierConformance", "CourierTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CourierRuntimeTests",
+            dependencies: ["Courier", "CourierRuntime", "CourierTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

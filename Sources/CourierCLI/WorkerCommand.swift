@@ -1,8 +1,8 @@
 import ArgumentParser
 import Courier
+import CourierRuntime
 import Foundation
 import Logging
-import ServiceLifecycle
 
 /// `courier worker [--handler echo|exec] [-- CMD ARGS…]`: answer requests until SIGTERM or SIGINT.
 struct WorkerCommand: AsyncParsableCommand {
@@ -67,20 +67,15 @@ struct WorkerCommand: AsyncParsableCommand {
         let environment = QueueEnvironment()
         try BackendFactory.requireShared(environment, for: "worker")
         let queue = try environment.queueConfiguration()
-        let timeout: Duration?
+        var application = try WorkerApplication(environment: environment, streamingHandler: { _, _ in Data() })
         if let handlerTimeout {
             let value = try SettingValue.seconds(handlerTimeout, name: "--handler-timeout", in: 0...604_800)
-            timeout = value == .zero ? nil : value
-        } else {
-            timeout = try environment.handlerTimeout()
+            application.configuration.handlerTimeout = value == .zero ? nil : value
         }
-        var configuration = WorkerConfiguration(
-            concurrency: try environment.workerConcurrency(),
-            gracePeriod: try SettingValue.seconds(gracePeriod, name: "--grace-period", in: 0...86_400),
-            handlerTimeout: timeout)
-        configuration.eventFlushInterval = try environment.eventFlushInterval()
-        try BackendFactory.checkLimits(environment)  // refuse bad limits before waiting for the store
-        let logger = Logger(label: "courier.worker")
+        application.configuration.gracePeriod = try SettingValue.seconds(
+            gracePeriod, name: "--grace-period", in: 0...86_400)
+        if let settings = metrics.settings { application.metrics = settings }
+        let logger = application.logger
         let work: Worker.StreamingHandler
         switch handler {
         case .echo: work = { request, _ in request.payload }
@@ -93,11 +88,8 @@ struct WorkerCommand: AsyncParsableCommand {
                 try await exec.handle(request, events: streamOutput ? events : nil, logger: logger)
             }
         }
-        let service = WorkerService(
-            environment: environment, configuration: configuration, handlerName: handler.rawValue, handler: work,
-            metrics: metrics, logger: logger)
-        let group = ServiceGroup(
-            configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        application.handler = work
+        application.handlerName = handler.rawValue
+        try await application.run()
     }
 }

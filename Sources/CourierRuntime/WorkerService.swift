@@ -5,14 +5,14 @@ import Foundation
 import Logging
 import ServiceLifecycle
 
-/// What `courier worker` runs inside its service group: opens the queue (waiting while it is unreachable, so
-/// that workers and their store can start in any order), then runs a ``Worker`` until graceful shutdown.
+/// What a ``WorkerApplication`` runs inside its service group: opens the queue (waiting while it is unreachable,
+/// so that workers and their store can start in any order), then runs a ``Worker`` until graceful shutdown.
 struct WorkerService: Service {
-    let environment: QueueEnvironment
+    let runtime: QueueRuntime
     let configuration: WorkerConfiguration
     let handlerName: String
     let handler: Worker.StreamingHandler
-    let metrics: MetricsOptions
+    let metrics: MetricsSettings?
     let logger: Logger
 
     /// The longest wait between two attempts to reach the queue at start.
@@ -24,27 +24,28 @@ struct WorkerService: Service {
             return
         }
         defer { globalGate?.close() }
-        let (instrumented, metricsEndpoint): (any QueueBackend, MetricsEndpoint?)
+        var served: (backend: InstrumentedQueueBackend, endpoint: MetricsEndpoint)?
         do {
-            (instrumented, metricsEndpoint) = try await metrics.instrument(backend)
+            served = try await metrics?.instrument(backend)
         } catch {
             await backend.shutdown()
             throw error
         }
-        defer { metricsEndpoint?.stop() }
+        defer { served?.endpoint.stop() }
         var work = handler
-        if let traced = instrumented as? InstrumentedQueueBackend { work = traced.tracedHandler(work) }
-        if let metricsEndpoint {
+        if let served {
+            work = served.backend.tracedHandler(work)
             logger.info(
-                "serving metrics", metadata: ["url": "http://\(metrics.metricsHost):\(metricsEndpoint.port)/metrics"])
+                "serving metrics",
+                metadata: ["url": "http://\(metrics?.host ?? "127.0.0.1"):\(served.endpoint.port)/metrics"])
         }
         let worker = Worker(
-            backend: instrumented, configuration: configuration, limits: limits, logger: logger,
+            backend: served?.backend ?? backend, configuration: configuration, limits: limits, logger: logger,
             streamingHandler: work)
         logger.info(
             "worker started",
             metadata: [
-                "queue_type": "\((try? environment.queueType()) ?? .memory)",
+                "queue_type": "\((try? runtime.adapter().type) ?? .memory)",
                 "queue": "\(backend.configuration.queueName)",
                 "concurrency": "\(configuration.concurrency)", "handler": "\(handlerName)",
                 "handler_timeout": "\(configuration.handlerTimeout.map { "\($0)" } ?? "none")",
@@ -55,7 +56,7 @@ struct WorkerService: Service {
             await backend.shutdown()
             throw error
         }
-        let commands = BackendFactory.commandsSent(by: backend)
+        let commands = (backend as? RedisQueueBackend)?.commandsSent
         await backend.shutdown()
         logger.info("worker stopped", metadata: commands.map { ["store_commands": "\($0)"] } ?? [:])
     }
@@ -66,9 +67,9 @@ struct WorkerService: Service {
         var failures = 0
         while true {
             do {
-                let backend = try await BackendFactory.makeSharedBackend(environment, for: "worker")
+                let backend = try await runtime.makeBackend(logger: logger)
                 do {
-                    let (limits, gate) = try await BackendFactory.makeLimits(environment)
+                    let (limits, gate) = try await runtime.makeLimits()
                     if failures > 0 { logger.info("reached the queue") }
                     return (backend, limits, gate)
                 } catch {

@@ -8,7 +8,7 @@ struct CourierCLITests {
         let outcome = try await CourierExecutable.run(["status", "some-id"], environment: ["QUEUE_TYPE": "bogus"])
         #expect(outcome.exitCode == 2)
         #expect(outcome.standardError.split(separator: "\n").count == 1)
-        #expect(outcome.standardError.contains("memory, redis-list, redis-pubsub, sqlite"))
+        #expect(outcome.standardError.contains("memory, redis-list, redis-pubsub, redis-streams, sqlite"))
     }
 
     @Test(arguments: ["submit", "wait", "status", "cancel"])

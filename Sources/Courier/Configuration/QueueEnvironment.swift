@@ -37,8 +37,14 @@ public struct QueueEnvironment: Sendable {
     /// `QUEUE_TYPE`, `memory` when unset or empty.
     /// - Throws: ``CourierError`` with code ``CourierError/Code/unknownQueueType``.
     public func queueType() throws(CourierError) -> QueueType {
+        try queueType(among: QueueType.all)
+    }
+
+    /// `QUEUE_TYPE` as one of `known` (an application's registered types), `memory` when unset or empty.
+    /// - Throws: ``CourierError`` with code ``CourierError/Code/unknownQueueType`` naming the known values.
+    public func queueType(among known: [QueueType]) throws(CourierError) -> QueueType {
         guard let text = nonEmpty("QUEUE_TYPE") else { return .memory }
-        return try QueueType(parsing: text)
+        return try QueueType(parsing: text, among: known)
     }
 
     /// `REDIS_URL`, or the local default.

@@ -1,12 +1,14 @@
 /// Which adapter a process uses, as named by the `QUEUE_TYPE` environment variable.
 ///
 /// A small open set of values rather than an enum, like ``ResponseStatus``. ``init(parsing:)`` accepts exactly
-/// the names in ``all``.
-public struct QueueType: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+/// the names in ``all``; an application that registers its own adapters parses with ``init(parsing:among:)``.
+public struct QueueType: RawRepresentable, Hashable, Sendable, CustomStringConvertible, ExpressibleByStringLiteral {
     /// The name used in `QUEUE_TYPE`.
     public let rawValue: String
     /// Wraps a name without checking it; use ``init(parsing:)`` for user input.
     public init(rawValue: String) { self.rawValue = rawValue }
+    /// Wraps a literal name without checking it (registering it checks it).
+    public init(stringLiteral value: String) { self.rawValue = value }
 
     /// The in-process ``MemoryQueueBackend`` (the default).
     public static let memory = QueueType(rawValue: "memory")
@@ -25,12 +27,19 @@ public struct QueueType: RawRepresentable, Hashable, Sendable, CustomStringConve
     /// Parses a `QUEUE_TYPE` value (case-insensitive, surrounding spaces ignored).
     /// - Throws: ``CourierError`` with code ``CourierError/Code/unknownQueueType`` naming the valid values.
     public init(parsing text: String) throws(CourierError) {
+        try self.init(parsing: text, among: Self.all)
+    }
+
+    /// Parses a `QUEUE_TYPE` value against `known` (case-insensitive, surrounding spaces ignored): the built-in
+    /// types plus those an application registered.
+    /// - Throws: ``CourierError`` with code ``CourierError/Code/unknownQueueType`` naming the valid values.
+    public init(parsing text: String, among known: [QueueType]) throws(CourierError) {
         let name = text.trimmingCharacters(in: .whitespaces).lowercased()
-        guard let known = Self.all.first(where: { $0.rawValue == name }) else {
-            let valid = Self.all.map(\.rawValue).joined(separator: ", ")
+        guard let match = known.first(where: { $0.rawValue == name }) else {
+            let valid = known.map(\.rawValue).joined(separator: ", ")
             throw CourierError(.unknownQueueType, "unknown QUEUE_TYPE '\(text)'; valid values are: \(valid)")
         }
-        self = known
+        self = match
     }
 
     /// Whether requests live only inside one process (so other processes cannot reach them).
