@@ -19,6 +19,8 @@ final class MutantBackend: QueueBackend {
         case neverDeadLetters
         /// Spends the attempt when a delivery is given back, as a release would.
         case giveBackSpendsAttempt
+        /// Gives a delivery back at once when asked to give it back after a delay.
+        case delayedGiveBackComesBackAtOnce
         /// `subscribe` never returns, and ignores cancellation and its own timeout.
         case hangsInSubscribe
         /// The delivery stream's `next()` never returns, and ignores cancellation.
@@ -460,6 +462,16 @@ final class MutantBackend: QueueBackend {
     func release(_ lease: Lease, retryAfter: Duration, reason: String?) async throws {
         if mutation == .releaseAfterShutdown && isShutDown.load(ordering: .relaxed) { return }
         try await base.release(lease, retryAfter: retryAfter, reason: reason)
+    }
+
+    func giveBack(_ lease: Lease, after delay: Duration) async throws {
+        if mutation == .delayedGiveBackComesBackAtOnce {
+            try await base.giveBack(lease)
+        } else if mutation == .giveBackSpendsAttempt {
+            try await base.release(lease, retryAfter: delay, reason: nil)
+        } else {
+            try await base.giveBack(lease, after: delay)
+        }
     }
 
     func giveBack(_ lease: Lease) async throws {

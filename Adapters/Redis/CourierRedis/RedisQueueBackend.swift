@@ -184,8 +184,15 @@ public final class RedisQueueBackend: QueueBackend {
     /// Gives a delivery back without spending its attempt. See ``QueueBackend/giveBack(_:)``.
     /// - Throws: ``CourierError`` with code `leaseLost`, `backendUnavailable` or `shutDown`.
     public func giveBack(_ lease: Lease) async throws {
+        try await giveBack(lease, after: .zero)
+    }
+
+    /// Gives a delivery back without spending its attempt, pending again after `delay`. See
+    /// ``QueueBackend/giveBack(_:after:)``.
+    /// - Throws: ``CourierError`` with code `leaseLost`, `backendUnavailable` or `shutDown`.
+    public func giveBack(_ lease: Lease, after delay: Duration) async throws {
         try checkOpen()
-        try await store.giveBack(lease, on: commands)
+        try await store.giveBack(lease, after: delay, on: commands)
     }
 
     // MARK: Responses

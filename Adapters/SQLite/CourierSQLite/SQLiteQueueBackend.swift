@@ -195,8 +195,15 @@ public final class SQLiteQueueBackend: QueueBackend {
     /// Gives a delivery back without spending its attempt. See ``QueueBackend/giveBack(_:)``.
     /// - Throws: ``CourierError`` with code `leaseLost`, `backendUnavailable` or `shutDown`.
     public func giveBack(_ lease: Lease) async throws {
+        try await giveBack(lease, after: .zero)
+    }
+
+    /// Gives a delivery back without spending its attempt, available again after `delay`. See
+    /// ``QueueBackend/giveBack(_:after:)``.
+    /// - Throws: ``CourierError`` with code `leaseLost`, `backendUnavailable` or `shutDown`.
+    public func giveBack(_ lease: Lease, after delay: Duration) async throws {
         try checkOpen()
-        try await transaction { [store] in try store.giveBack(lease, $0) }
+        try await transaction { [store] in try store.giveBack(lease, after: delay.inSeconds, $0) }
         board.notifyOne(SQLiteQueueStore.consumersKey)
     }
 

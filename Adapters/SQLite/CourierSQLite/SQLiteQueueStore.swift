@@ -213,15 +213,16 @@ struct SQLiteQueueStore: Sendable {
         return []
     }
 
-    /// Makes a delivered request available again at once, keeping its attempt number and its place in line.
-    func giveBack(_ lease: Lease, _ db: SQLiteConnection) throws {
+    /// Makes a delivered request available again at once (or after `delay` seconds), keeping its attempt number
+    /// and its place in line.
+    func giveBack(_ lease: Lease, after delay: Double = 0, _ db: SQLiteConnection) throws {
         if try response(lease.correlationID, db) != nil { return }
         guard try currentLease(lease, db).leased else {
             throw CourierError(.leaseLost, "the lease on \(lease.correlationID) (attempt \(lease.attempt)) was lost")
         }
         try db.query(
             "UPDATE courier_requests SET leased = 0, available_at = ? WHERE queue = ? AND id = ?",
-            [.real(now), queue, .text(lease.correlationID.rawValue)])
+            [.real(now + max(0, delay)), queue, .text(lease.correlationID.rawValue)])
     }
 
     // MARK: Responses

@@ -119,6 +119,16 @@ public protocol QueueBackend: Sendable {
     /// - Throws: ``CourierError`` with code ``CourierError/Code/leaseLost`` when the lease is no longer current.
     func giveBack(_ lease: Lease) async throws
 
+    /// Gives a delivery back unanswered without counting its attempt, pending again only once `delay` has
+    /// passed (a worker whose circuit breaker is open for the request's key does this): no consumer gets it
+    /// before then, and its next delivery has the same attempt number [D10]. With a zero delay it is
+    /// ``giveBack(_:)``. Giving back a request that already has a response does nothing.
+    ///
+    /// Optional: the default implementation supports only a zero delay.
+    /// - Throws: ``CourierError`` with code ``CourierError/Code/leaseLost`` when the lease is no longer current,
+    ///   ``CourierError/Code/unsupportedOperation`` from an adapter that cannot delay.
+    func giveBack(_ lease: Lease, after delay: Duration) async throws
+
     /// Appends events to the log of the request whose delivery `lease` holds, fenced exactly like
     /// ``publishResponse(_:settling:)`` [S5, S6]. Events get consecutive sequence numbers, strictly increasing
     /// per request and never reused [S1]; the log keeps the newest ``QueueConfiguration/maxEventsPerRequest``

@@ -120,6 +120,13 @@ public final class MemoryQueueBackend: QueueBackend {
     /// Gives a delivery back without spending its attempt. See ``QueueBackend/giveBack(_:)``.
     /// - Throws: ``CourierError`` with code `leaseLost` or `shutDown`.
     public func giveBack(_ lease: Lease) async throws {
+        try await giveBack(lease, after: .zero)
+    }
+
+    /// Gives a delivery back without spending its attempt, pending again after `delay`. See
+    /// ``QueueBackend/giveBack(_:after:)``.
+    /// - Throws: ``CourierError`` with code `leaseLost` or `shutDown`.
+    public func giveBack(_ lease: Lease, after delay: Duration) async throws {
         try mutate { state, now, effects in
             try state.checkOpen()
             if state.storedResponse(lease.correlationID, now: now) != nil { return }
@@ -127,7 +134,7 @@ public final class MemoryQueueBackend: QueueBackend {
                 throw CourierError(
                     .leaseLost, "the lease on \(lease.correlationID) (attempt \(lease.attempt)) was lost")
             }
-            state.putBack(lease.correlationID, now: now, effects: &effects)
+            state.putBack(lease.correlationID, after: delay, now: now, effects: &effects)
         }
     }
 

@@ -157,10 +157,20 @@ struct MemoryQueueState {
         }
     }
 
-    /// Puts a delivered request back at the head of the queue with the same attempt number.
-    mutating func putBack(_ id: CorrelationID, now: Instant, effects: inout MemoryQueueEffects) {
+    /// Puts a delivered request back with the same attempt number: at the head of the queue, or after `delay`.
+    mutating func putBack(
+        _ id: CorrelationID, after delay: Duration = .zero, now: Instant, effects: inout MemoryQueueEffects
+    ) {
         guard var record = records[id] else { return }
         leasedIDs.remove(id)
+        if delay > .zero {
+            let until = now.advanced(by: delay)
+            record.phase = .delayed(until: until)
+            delayedIDs.insert(id)
+            effects.wake(at: until)
+            records[id] = record
+            return
+        }
         record.phase = .ready
         records[id] = record
         readyQueue.prepend((id, record.sequence))

@@ -219,6 +219,13 @@ public final class InstrumentedQueueBackend: QueueBackend {
         try await base.giveBack(lease)
     }
 
+    /// Gives a delivery back after a delay without spending its attempt; nothing is counted.
+    /// - Throws: As the wrapped ``QueueBackend/giveBack(_:after:)``.
+    public func giveBack(_ lease: Lease, after delay: Duration) async throws {
+        defer { _ = settled(lease.correlationID) }
+        try await base.giveBack(lease, after: delay)
+    }
+
     /// Releases a delivery and counts a retry, or a dead letter when it was the last attempt.
     /// - Throws: As the wrapped ``QueueBackend/release(_:retryAfter:reason:)``.
     public func release(_ lease: Lease, retryAfter: Duration, reason: String?) async throws {

@@ -9,9 +9,14 @@ import Synchronization
 /// handler runs its lease is extended, so a long call (an LLM answer that takes minutes) is never delivered
 /// twice. Every delivery is settled:
 /// - the handler returns → a ``ResponseStatus/completed`` response with the returned bytes;
-/// - the handler throws → the delivery is released for a retry after a ``RetryPolicy`` delay; on the last
-///   attempt a ``ResponseStatus/failed`` response carrying the error's description is stored instead;
+/// - the handler throws → the delivery is released for a retry after a ``RetryPolicy`` delay, or after the
+///   error's own hint (``ClassifiedHandlerError/retryAfter``, up to ``WorkerConfiguration/maximumRetryHint``);
+///   on the last attempt, or at once for an error that is not retryable (``PermanentHandlerError``), a
+///   ``ResponseStatus/failed`` response carrying the error's description is stored instead;
 /// - the request is cancelled (or the lease is lost) → the handler's task is cancelled and its result dropped.
+///
+/// With a ``WorkerConfiguration/circuitBreaker``, a key whose calls keep failing is not called for a cool-down;
+/// its deliveries are given back without spending their attempts (see ``CircuitBreakerConfiguration``).
 ///
 /// `Worker` is a swift-service-lifecycle `Service`: on graceful shutdown (SIGTERM/SIGINT in a `ServiceGroup`)
 /// it stops taking work, lets in-flight handlers finish within ``WorkerConfiguration/gracePeriod``, then
@@ -30,6 +35,7 @@ public struct Worker: Service {
     public let limits: WorkerLimits
     private let handler: Work
     private let logger: Logger
+    private let breakers: CircuitBreakers?
 
     /// Creates a worker.
     /// - Parameters:
@@ -65,6 +71,7 @@ public struct Worker: Service {
         self.limits = limits
         self.logger = logger
         self.handler = handler
+        breakers = configuration.circuitBreaker.map { CircuitBreakers(configuration: $0, logger: logger) }
     }
 
     /// A plain handler gets no event writer at all: a worker that does not stream pays nothing for streaming.
@@ -140,8 +147,8 @@ public struct Worker: Service {
 
     private enum Outcome: Sendable {
         case answered(Data)
-        /// The attempt failed; it is retried unless it was the last.
-        case failed(String)
+        /// The attempt failed; it is retried (after the hint, if any) unless it was the last.
+        case failed(String, retryAfter: Duration?)
         /// The request fails now, whatever attempt this was (retrying cannot help).
         case failedPermanently(String)
         case interrupted
@@ -160,6 +167,17 @@ public struct Worker: Service {
         _ delivery: Delivery, slot: Int, keeper: LeaseKeeper, slots: WorkerSlots
     ) async -> SlotState {
         if logger.logLevel <= .debug { logger(for: delivery).debug("handling request") }
+        var trial = false
+        let breakerKey = breakers?.key(of: delivery.request)
+        if let breakers, let breakerKey {
+            switch breakers.admit(breakerKey) {
+            case .allowed: break
+            case .trial: trial = true
+            case .rejected(let wait):
+                await putBack(delivery, for: wait)
+                return .usable
+            }
+        }
         let slotTask = slots.task(of: slot)
         let key = keeper.keep(delivery.lease) { slotTask?.cancel() }
         let writer: RequestEventWriter?
@@ -187,7 +205,8 @@ public struct Worker: Service {
         case .leaseEnded(let error)?:
             outcome = .leaseEnded(error)
         case .timedOut(let timeout)?:
-            outcome = .failed("the handler did not finish within its timeout of \(timeout.inSeconds) s")
+            outcome = .failed(
+                "the handler did not finish within its timeout of \(timeout.inSeconds) s", retryAfter: nil)
         case nil:
             switch result {
             case .success(let payload) where payload.count > backend.configuration.maxPayloadBytes:
@@ -196,8 +215,18 @@ public struct Worker: Service {
                         + "\(backend.configuration.maxPayloadBytes) bytes, so it cannot be stored")
             case .success(let payload): outcome = .answered(payload)
             case .failure where Task.isCancelled: outcome = .interrupted
-            case .failure(let error as PermanentHandlerError): outcome = .failedPermanently(Self.cut(error.reason))
-            case .failure(let error): outcome = .failed(Self.cut(String(describing: error)))
+            case .failure(let error as any ClassifiedHandlerError) where !error.isRetryable:
+                outcome = .failedPermanently(Self.cut(String(describing: error)))
+            case .failure(let error as any ClassifiedHandlerError):
+                outcome = .failed(Self.cut(String(describing: error)), retryAfter: error.retryAfter)
+            case .failure(let error): outcome = .failed(Self.cut(String(describing: error)), retryAfter: nil)
+            }
+        }
+        if let breakers, let breakerKey {
+            switch outcome {
+            case .answered: breakers.record(breakerKey, failed: false, trial: trial)
+            case .failed: breakers.record(breakerKey, failed: true, trial: trial)
+            default: breakers.record(breakerKey, failed: nil, trial: trial)
             }
         }
         do {
@@ -236,15 +265,18 @@ public struct Worker: Service {
                 try await settle(
                     delivery, outcome: .failedPermanently("the response cannot be stored: \(error.message)"))
             }
-        case .failed(let reason) where delivery.isLastAttempt:
+        case .failed(let reason, _) where delivery.isLastAttempt:
             logger().warning("handler failed on its last attempt", metadata: ["error": "\(reason)"])
             try await backend.publishResponse(.failure(id, error: reason), settling: delivery.lease)
         case .failedPermanently(let reason):
             logger().warning("handler failed; retrying cannot help", metadata: ["error": "\(reason)"])
             try await backend.publishResponse(.failure(id, error: reason), settling: delivery.lease)
-        case .failed(let reason):
-            let delay = configuration.retry.delay(afterAttempt: delivery.attempt)
-            logger().notice("handler failed; will retry", metadata: ["error": "\(reason)", "retry_in": "\(delay)"])
+        case .failed(let reason, let hint):
+            let delay = hint.map { max(.zero, min($0, configuration.maximumRetryHint)) }
+                ?? configuration.retry.delay(afterAttempt: delivery.attempt)
+            logger().notice(
+                "handler failed; will retry",
+                metadata: ["error": "\(reason)", "retry_in": "\(delay)", "hinted": "\(hint != nil)"])
             try await backend.release(delivery.lease, retryAfter: delay, reason: reason)
         case .interrupted:
             logger().notice("handler interrupted by shutdown; giving the request back without spending its attempt")
@@ -253,6 +285,21 @@ public struct Worker: Service {
             logger().info("request cancelled; handler stopped")
         case .leaseEnded(let error):
             logger().warning("lease lost; handler stopped", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Gives back a delivery whose key's breaker is open, for `wait`, without spending its attempt. An adapter that
+    /// cannot delay a give-back gets it back at once, and this slot waits (up to a second) before taking more work,
+    /// so it does not take the same request back in a loop.
+    private func putBack(_ delivery: Delivery, for wait: Duration) async {
+        do {
+            try await backend.giveBack(delivery.lease, after: wait)
+        } catch let error as CourierError where error.code == .unsupportedOperation {
+            try? await backend.giveBack(delivery.lease)
+            try? await Task.sleep(for: min(wait, .seconds(1)))
+        } catch {
+            logger(for: delivery).warning(
+                "could not give back a request whose circuit breaker is open", metadata: ["error": "\(error)"])
         }
     }
 

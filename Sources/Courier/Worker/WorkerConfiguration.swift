@@ -22,6 +22,12 @@ public struct WorkerConfiguration: Sendable, Hashable {
     /// default.
     public var eventFlushBytes: Int = 16 << 10
 
+    /// The longest retry delay a handler's hint (``ClassifiedHandlerError/retryAfter``) may ask for; longer hints
+    /// are cut to it. 5 minutes by default.
+    public var maximumRetryHint: Duration = .seconds(300)
+    /// A per-key circuit breaker; none by default. See ``CircuitBreakerConfiguration``.
+    public var circuitBreaker: CircuitBreakerConfiguration?
+
     /// The default ``handlerTimeout``: 10 minutes.
     public static let defaultHandlerTimeout: Duration = .seconds(600)
 

@@ -258,5 +258,31 @@ extension Conformance {
                 "\(next.request.correlationID) was delivered again after it was answered and given back")
             try await c.answer(backend, next)
         },
+        ConformanceCase("D10", "delayedGiveBackKeepsAttemptAndWaits") { c in
+            let backend = try await c.backend()
+            let request = try await c.publish(backend, "breaker open")
+            let first = try await c.claim(backend, rule: "D10")
+            let delay = c.timing.lease
+            let given = ContinuousClock.now
+            do {
+                try await backend.giveBack(first.lease, after: delay)
+            } catch let error as CourierError where error.code == .unsupportedOperation {
+                return  // optional: this adapter gives back only at once
+            }
+            let status = try await backend.status(of: request.correlationID)
+            try c.expect(
+                status == .pending(attempt: 1), "rule 3 give back", "a request given back for later is \(status)")
+            let again = try await c.claim(backend, within: c.timing.scaled(delay * 4), rule: "D10")
+            let waited = ContinuousClock.now - given
+            try c.expect(
+                waited >= delay * 0.9, "rule 3 give back", "delivered again after \(waited), before the delay \(delay)")
+            try c.expect(
+                again.attempt == 1, "rule 3 give back",
+                "a request given back for later came back as attempt \(again.attempt); giving back must not spend it")
+            try await c.expectError(.leaseLost, "rule 3 fencing", "giving back with a lease it no longer holds") {
+                try await backend.giveBack(first.lease, after: delay)
+            }
+            try await c.answer(backend, again)
+        },
     ]
 }

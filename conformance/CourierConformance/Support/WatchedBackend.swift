@@ -168,6 +168,12 @@ final class WatchedBackend: QueueBackend {
         try await bounded("giveBack(\(lease.correlationID))", callBound) { [base] in try await base.giveBack(lease) }
     }
 
+    func giveBack(_ lease: Lease, after delay: Duration) async throws {
+        try await bounded("giveBack(\(lease.correlationID), after: \(delay))", callBound) { [base] in
+            try await base.giveBack(lease, after: delay)
+        }
+    }
+
     func shutdown() async {
         await watch("shutdown()") { await base.shutdown() }
     }

@@ -92,10 +92,13 @@ struct RedisQueueStore: Sendable {
 
     /// Puts a delivery back at the head of the queue with the same attempt.
     /// - Throws: ``CourierError`` with code `leaseLost` when the lease is no longer current.
-    func giveBack(_ lease: Lease, on connection: RedisConnection) async throws {
+    func giveBack(_ lease: Lease, after delay: Duration = .zero, on connection: RedisConnection) async throws {
         let reply = try await run(
             scripts.unclaim, connection,
-            [.string(lease.correlationID.rawValue), .string(lease.token), .integer(ttlMilliseconds)])
+            [
+                .string(lease.correlationID.rawValue), .string(lease.token), .integer(ttlMilliseconds),
+                .integer(max(0, Int((delay.inSeconds * 1000).rounded(.up)))),
+            ])
         if reply.integer != 1 { throw lost(lease) }
     }
 

@@ -326,15 +326,22 @@ struct RedisScripts: Sendable {
             return 1
             """
 
-    /// ARGV: id, token, response TTL ms. Puts a delivery back at the head of the queue, same attempt: one claimed
-    /// for a consumer that stopped waiting, or given back by a worker that stops. Returns 1, or 0 when the lease
-    /// is lost.
+    /// ARGV: id, token, response TTL ms, delay ms (optional). Puts a delivery back at the head of the queue, same
+    /// attempt: one claimed for a consumer that stopped waiting, or given back by a worker that stops; with a
+    /// delay, among the delayed requests instead. Returns 1, or 0 when the lease is lost.
     static let unclaimBody =
         storeAndReap + """
             local id = ARGV[1]
             if redis.call('EXISTS', p .. 'res:' .. id) == 1 then return 1 end
             local f = redis.call('HMGET', p .. 'req:' .. id, 's', 't')
             if f[1] == 'l' and f[2] == ARGV[2] and keep_deadline(id, now_ms(), tonumber(ARGV[3])) then return 1 end
+            if f[1] == 'l' and f[2] == ARGV[2] and tonumber(ARGV[4] or '0') > 0 then
+              redis.call('ZREM', p .. 'leases', id)
+              redis.call('HSET', p .. 'req:' .. id, 's', 'w')
+              settle_entry(id)
+              redis.call('ZADD', p .. 'delayed', now_ms() + tonumber(ARGV[4]), id)
+              return 1
+            end
             if f[1] == 'l' and f[2] == ARGV[2] then
               redis.call('ZREM', p .. 'leases', id)
               redis.call('HSET', p .. 'req:' .. id, 's', 'q')
