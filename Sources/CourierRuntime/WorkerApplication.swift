@@ -17,8 +17,9 @@ import ServiceLifecycle
 ///
 /// Settings read, besides the queue's own (see ``QueueEnvironment``): `WORKER_CONCURRENCY`,
 /// `COURIER_HANDLER_TIMEOUT_SECONDS`, `COURIER_EVENT_FLUSH_SECONDS`, `COURIER_MAX_INFLIGHT`,
-/// `COURIER_GLOBAL_INFLIGHT`, `COURIER_RATE_LIMIT`, `COURIER_RATE_BURST`, `COURIER_METRICS_PORT`,
-/// `COURIER_METRICS_HOST`, `LOG_LEVEL`.
+/// `COURIER_GLOBAL_INFLIGHT`, `COURIER_RATE_LIMIT`, `COURIER_RATE_BURST`, `COURIER_MAX_RETRY_HINT_SECONDS`,
+/// `COURIER_BREAKER_FAILURES`, `COURIER_BREAKER_COOL_DOWN_SECONDS`, `COURIER_BREAKER_HEADER`,
+/// `COURIER_METRICS_PORT`, `COURIER_METRICS_HOST`, `LOG_LEVEL`.
 public struct WorkerApplication: Sendable {
     /// Where the queue and limits come from.
     public var runtime: QueueRuntime
@@ -67,6 +68,8 @@ public struct WorkerApplication: Sendable {
         configuration = WorkerConfiguration(
             concurrency: try environment.workerConcurrency(), handlerTimeout: try environment.handlerTimeout())
         configuration.eventFlushInterval = try environment.eventFlushInterval()
+        configuration.maximumRetryHint = try environment.maximumRetryHint()
+        configuration.circuitBreaker = try environment.circuitBreaker()
         metrics = try MetricsSettings(environment: environment)
         logger = Logger(label: "courier.worker")
         logger.logLevel = try environment.logLevel()

@@ -92,5 +92,31 @@ struct QueueAdapterRegistryTests {
                 == true)
         #expect(refusal(["QUEUE_TYPE": "sqlite", "COURIER_GLOBAL_INFLIGHT": "4"])?.message.contains("redis") == true)
         #expect(refusal(["QUEUE_TYPE": "sqlite", "WORKER_CONCURRENCY": "0"])?.code == .invalidConfiguration)
+        #expect(
+            refusal(["QUEUE_TYPE": "sqlite", "COURIER_BREAKER_FAILURES": "0"])?.message.contains(
+                "COURIER_BREAKER_FAILURES") == true)
+        #expect(
+            refusal(["QUEUE_TYPE": "sqlite", "COURIER_BREAKER_COOL_DOWN_SECONDS": "5"])?.message.contains(
+                "needs COURIER_BREAKER_FAILURES") == true)
+        #expect(
+            refusal(["QUEUE_TYPE": "sqlite", "COURIER_MAX_RETRY_HINT_SECONDS": "-1"])?.code == .invalidConfiguration)
+    }
+
+    @Test func failureSettingsComeFromTheEnvironment() throws {
+        let application = try WorkerApplication(
+            environment: QueueEnvironment(values: [
+                "QUEUE_TYPE": "sqlite", "COURIER_BREAKER_FAILURES": "3", "COURIER_BREAKER_COOL_DOWN_SECONDS": "12",
+                "COURIER_BREAKER_HEADER": "x-model", "COURIER_MAX_RETRY_HINT_SECONDS": "90",
+            ])
+        ) { $0.payload }
+        #expect(
+            application.configuration.circuitBreaker
+                == CircuitBreakerConfiguration(keyHeader: "x-model", failureThreshold: 3, coolDown: .seconds(12)))
+        #expect(application.configuration.maximumRetryHint == .seconds(90))
+        let plain = try WorkerApplication(environment: QueueEnvironment(values: ["QUEUE_TYPE": "sqlite"])) {
+            $0.payload
+        }
+        #expect(plain.configuration.circuitBreaker == nil)
+        #expect(plain.configuration.maximumRetryHint == .seconds(300))
     }
 }

@@ -103,17 +103,17 @@ public struct QueueEnvironment: Sendable {
         return configuration
     }
 
-    private func nonEmpty(_ name: String) -> String? {
+    func nonEmpty(_ name: String) -> String? {
         guard let value = values[name]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
         return value
     }
 
-    private func integer(_ name: String, default fallback: Int, range: ClosedRange<Int>) throws(CourierError) -> Int {
+    func integer(_ name: String, default fallback: Int, range: ClosedRange<Int>) throws(CourierError) -> Int {
         guard let text = nonEmpty(name) else { return fallback }
         return try SettingValue.integer(text, name: name, in: range)
     }
 
-    private func seconds(
+    func seconds(
         _ name: String, default fallback: Double, range: ClosedRange<Double>
     ) throws(CourierError)
         -> Duration

@@ -272,7 +272,8 @@ public struct Worker: Service {
             logger().warning("handler failed; retrying cannot help", metadata: ["error": "\(reason)"])
             try await backend.publishResponse(.failure(id, error: reason), settling: delivery.lease)
         case .failed(let reason, let hint):
-            let delay = hint.map { max(.zero, min($0, configuration.maximumRetryHint)) }
+            let delay =
+                hint.map { max(.zero, min($0, configuration.maximumRetryHint)) }
                 ?? configuration.retry.delay(afterAttempt: delivery.attempt)
             logger().notice(
                 "handler failed; will retry",
