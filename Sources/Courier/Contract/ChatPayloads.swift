@@ -17,8 +17,10 @@ public struct ChatRequest: Codable, Sendable, Hashable {
     }
 }
 
-/// The JSON response body of the chat service: `{"message": "...", "plan": ..., "thinking_log": [...]}`.
+/// The JSON response body of the chat service: `{"status": "ok", "message": "...", "plan": ..., "thinking_log": [...]}`.
 public struct ChatResponse: Codable, Sendable, Hashable {
+    /// How the service ended the turn (`ok`, say), when it says.
+    public var status: String?
     /// The answer.
     public var message: String
     /// The plan the model followed, when it made one.
@@ -27,14 +29,15 @@ public struct ChatResponse: Codable, Sendable, Hashable {
     public var thinkingLog: [String]?
 
     /// Creates a chat response body.
-    public init(message: String, plan: String? = nil, thinkingLog: [String]? = nil) {
+    public init(status: String? = nil, message: String, plan: String? = nil, thinkingLog: [String]? = nil) {
+        self.status = status
         self.message = message
         self.plan = plan
         self.thinkingLog = thinkingLog
     }
 
     private enum CodingKeys: String, CodingKey {
-        case message, plan
+        case status, message, plan
         case thinkingLog = "thinking_log"
     }
 }
