@@ -43,6 +43,33 @@ struct RedisProcessTests {
         await backend.shutdown()
     }
 
+    /// Every command on every Redis mode: submit, status, follow, cancel and bench.
+    @Test(arguments: RedisWakeMode.allCases)
+    func everyCommandWorksOnEveryMode(_ mode: RedisWakeMode) async throws {
+        let server = try await RedisTestServer.shared()
+        let environment = [
+            "QUEUE_TYPE": mode.rawValue, "REDIS_URL": server.url,
+            "QUEUE_NAME": "commands-\(UUID().uuidString.prefix(8))",
+            "LOG_LEVEL": "warning",
+        ]
+        let submitted = try await CourierExecutable.run(["submit", "--id", "held", "q"], environment: environment)
+        #expect(submitted.exitCode == 0, "\(submitted.standardError)")
+        let pending = try await CourierExecutable.run(["status", "held"], environment: environment)
+        #expect(pending.standardOutput.hasPrefix("pending"), "\(pending.standardOutput)")
+        let cancelled = try await CourierExecutable.run(["cancel", "held"], environment: environment)
+        #expect(cancelled.exitCode == 0, "\(cancelled.standardError)")
+        let followed = try await CourierExecutable.run(["follow", "held"], environment: environment)
+        #expect(followed.exitCode == 1, "a cancelled request's follow ends with its status: \(followed.standardError)")
+        #expect(
+            try await CourierExecutable.run(["status", "held"], environment: environment).standardOutput
+                .hasPrefix("cancelled"))
+        let bench = try await CourierExecutable.run(
+            ["bench", "--requests", "300", "--inflight", "16", "--json"], environment: environment)
+        #expect(bench.exitCode == 0, "\(bench.standardError)")
+        #expect(bench.standardOutput.contains("\"queue_type\": \"\(mode.rawValue)\""))
+        #expect(bench.standardOutput.contains("\"failures\": 0"))
+    }
+
     @Test func benchRunsUnderTheGlobalLimit() async throws {
         let server = try await RedisTestServer.shared()
         let outcome = try await CourierExecutable.run(

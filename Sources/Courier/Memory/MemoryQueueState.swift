@@ -144,11 +144,7 @@ struct MemoryQueueState {
         }
         record.attempt += 1
         if delay > .zero {
-            let until = now.advanced(by: delay)
-            record.phase = .delayed(until: until)
-            delayedIDs.insert(id)
-            effects.wake(at: until)
-            records[id] = record
+            hold(record, until: now.advanced(by: delay), effects: &effects)
         } else {
             record.phase = .ready
             records[id] = record
@@ -164,17 +160,22 @@ struct MemoryQueueState {
         guard var record = records[id] else { return }
         leasedIDs.remove(id)
         if delay > .zero {
-            let until = now.advanced(by: delay)
-            record.phase = .delayed(until: until)
-            delayedIDs.insert(id)
-            effects.wake(at: until)
-            records[id] = record
+            hold(record, until: now.advanced(by: delay), effects: &effects)
             return
         }
         record.phase = .ready
         records[id] = record
         readyQueue.prepend((id, record.sequence))
         dispatch(now: now, effects: &effects)
+    }
+
+    /// Keeps a request out of the queue until `until` (a retry delay, or a delayed give-back).
+    private mutating func hold(_ record: Record, until: Instant, effects: inout MemoryQueueEffects) {
+        var record = record
+        record.phase = .delayed(until: until)
+        delayedIDs.insert(record.request.correlationID)
+        effects.wake(at: until)
+        records[record.request.correlationID] = record
     }
 
     /// Checks that `lease` is the request's current delivery.
