@@ -1,5 +1,6 @@
 import ArgumentParser
 import Courier
+import CourierRuntime
 import Foundation
 import Logging
 
@@ -88,14 +89,9 @@ struct CourierCommand: AsyncParsableCommand {
         Foundation.exit(code)
     }
 
-    /// Logs to standard error at `LOG_LEVEL` (default `info`).
+    /// Logs to standard error at `LOG_LEVEL` (default `info`), as ``QueueRuntime/bootstrapLogging(_:)`` does.
     /// - Throws: ``CourierError`` for a `LOG_LEVEL` that names no level.
     private static func bootstrapLogging() throws {
-        let level = try QueueEnvironment().logLevel()
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        try QueueRuntime.bootstrapLogging()
     }
 }

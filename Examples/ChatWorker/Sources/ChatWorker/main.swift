@@ -6,6 +6,7 @@ import CourierRuntime
 // model. A 429 is retried after its Retry-After, a 5xx with backoff, other 4xx fail at once; set
 // COURIER_BREAKER_FAILURES to stop calling a model that keeps failing.
 let environment = QueueEnvironment()
+try QueueRuntime.bootstrapLogging(environment)  // standard error at LOG_LEVEL
 let handler = ChatHandler(client: ChatModelClient(settings: try ChatModelSettings(environment: environment)))
 var application = try WorkerApplication(environment: environment, streamingHandler: handler.handle)
 application.handlerName = "chat"
