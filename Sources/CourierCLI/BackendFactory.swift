@@ -28,13 +28,6 @@ enum BackendFactory {
         try QueueRuntime(environment: environment).checkLimits()
     }
 
-    /// Commands `backend` has sent to its store, for adapters that count them (Redis); nil otherwise.
-    static func commandsSent(by backend: any QueueBackend) -> Int? {
-        let unwrapped = (backend as? InstrumentedQueueBackend)?.base ?? backend
-        guard let redis = unwrapped as? RedisQueueBackend else { return nil }
-        return redis.commandsSent
-    }
-
     /// Builds the backend for a command that must reach requests held by other processes.
     /// - Throws: A usage failure for `memory`, whose requests live only inside one process.
     static func makeSharedBackend(

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Courier
+import CourierRuntime
 import Foundation
 import Logging
 
@@ -101,7 +102,7 @@ struct BenchCommand: AsyncParsableCommand {
         }
         for task in workerTasks { task.cancel() }
         for task in workerTasks { _ = try? await task.value }
-        let commands = BackendFactory.commandsSent(by: backend)
+        let commands = QueueRuntime.commandsSent(by: backend)
         await backend.shutdown()
         let failures: Int
         switch measured {

@@ -17,5 +17,4 @@ struct MetricsOptions: ParsableArguments {
 
     /// The endpoint the flags ask for, if any.
     var settings: MetricsSettings? { metricsPort.map { MetricsSettings(host: metricsHost, port: $0) } }
-
 }

@@ -67,15 +67,7 @@ struct WorkerCommand: AsyncParsableCommand {
         let environment = QueueEnvironment()
         try BackendFactory.requireShared(environment, for: "worker")
         let queue = try environment.queueConfiguration()
-        var application = try WorkerApplication(environment: environment, streamingHandler: { _, _ in Data() })
-        if let handlerTimeout {
-            let value = try SettingValue.seconds(handlerTimeout, name: "--handler-timeout", in: 0...604_800)
-            application.configuration.handlerTimeout = value == .zero ? nil : value
-        }
-        application.configuration.gracePeriod = try SettingValue.seconds(
-            gracePeriod, name: "--grace-period", in: 0...86_400)
-        if let settings = metrics.settings { application.metrics = settings }
-        let logger = application.logger
+        let logger = Logger(label: "courier.worker")  // at LOG_LEVEL: the command bootstrapped logging with it
         let work: Worker.StreamingHandler
         switch handler {
         case .echo: work = { request, _ in request.payload }
@@ -88,7 +80,14 @@ struct WorkerCommand: AsyncParsableCommand {
                 try await exec.handle(request, events: streamOutput ? events : nil, logger: logger)
             }
         }
-        application.handler = work
+        var application = try WorkerApplication(environment: environment, streamingHandler: work)
+        if let handlerTimeout {
+            let value = try SettingValue.seconds(handlerTimeout, name: "--handler-timeout", in: 0...604_800)
+            application.configuration.handlerTimeout = value == .zero ? nil : value
+        }
+        application.configuration.gracePeriod = try SettingValue.seconds(
+            gracePeriod, name: "--grace-period", in: 0...86_400)
+        if let settings = metrics.settings { application.metrics = settings }
         application.handlerName = handler.rawValue
         try await application.run()
     }

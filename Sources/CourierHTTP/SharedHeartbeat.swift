@@ -33,9 +33,6 @@ final class SharedHeartbeat: Sendable {
         _ = state.withLock { $0.streams.removeValue(forKey: token) }
     }
 
-    /// Streams registered now (for tests).
-    var registered: Int { state.withLock { $0.streams.count } }
-
     private func tick() async {
         while true {
             try? await Task.sleep(for: interval)

@@ -42,6 +42,13 @@ public struct QueueRuntime: Sendable {
         }
     }
 
+    /// Commands `backend` has sent to its store, for adapters that count them (Redis, also behind
+    /// `InstrumentedQueueBackend`); nil otherwise.
+    public static func commandsSent(by backend: any QueueBackend) -> Int? {
+        let unwrapped = (backend as? InstrumentedQueueBackend)?.base ?? backend
+        return (unwrapped as? RedisQueueBackend)?.commandsSent
+    }
+
     /// Checks the limit variables without opening anything; returns `COURIER_GLOBAL_INFLIGHT`, if set.
     /// - Throws: ``CourierError`` with code `invalidConfiguration` for bad values, or for `COURIER_GLOBAL_INFLIGHT`
     ///   with a queue type other than a Redis one.

@@ -56,7 +56,7 @@ struct WorkerService: Service {
             await backend.shutdown()
             throw error
         }
-        let commands = (backend as? RedisQueueBackend)?.commandsSent
+        let commands = QueueRuntime.commandsSent(by: backend)
         await backend.shutdown()
         logger.info("worker stopped", metadata: commands.map { ["store_commands": "\($0)"] } ?? [:])
     }

@@ -16,12 +16,6 @@ struct WorkerFailureClassesTests {
     /// A retry policy whose own backoff would take minutes: a retry that comes quickly followed a hint.
     private static let slowBackoff = RetryPolicy(initialDelay: .seconds(120), maximumDelay: .seconds(120), jitter: 0)
 
-    private func running<T: Sendable>(_ worker: Worker, _ body: () async throws -> T) async throws -> T {
-        let task = Task { try await worker.run() }
-        defer { task.cancel() }
-        return try await body()
-    }
-
     /// An application's own error type, as an HTTP client for a model would have.
     struct ProviderError: ClassifiedHandlerError, CustomStringConvertible {
         let status: Int

@@ -21,13 +21,6 @@ struct WorkerHardeningTests {
                 maxPayloadBytes: maxPayloadBytes))
     }
 
-    /// Runs `worker` in the background for the duration of `body`, then cancels it.
-    private func running<T: Sendable>(_ worker: Worker, _ body: () async throws -> T) async throws -> T {
-        let task = Task { try await worker.run() }
-        defer { task.cancel() }
-        return try await body()
-    }
-
     /// Waits for `task` (a worker's `run()`) for at most `limit` and returns how long it took. When it takes
     /// longer, records an issue and cancels the task (the worker's hard stop) so the test still ends.
     @discardableResult

@@ -1,4 +1,5 @@
 import Courier
+import CourierTestSupport
 import Foundation
 import ServiceLifecycle
 import ServiceLifecycleTestKit
@@ -12,13 +13,6 @@ struct WorkerTests {
             configuration: .init(
                 queueName: "worker-\(UUID().uuidString.prefix(8))", leaseDuration: lease,
                 maxAttempts: attempts))
-    }
-
-    /// Runs `worker` in the background for the duration of `body`, then cancels it.
-    private func running<T: Sendable>(_ worker: Worker, _ body: () async throws -> T) async throws -> T {
-        let task = Task { try await worker.run() }
-        defer { task.cancel() }
-        return try await body()
     }
 
     @Test func answersEveryRequestOnce() async throws {

@@ -94,9 +94,4 @@ final class CircuitBreakers: Sendable {
             logger.notice("circuit breaker closed: the trial call succeeded", metadata: ["key": "\(key)"])
         }
     }
-
-    /// Whether the breaker of `key` is open now (for tests and inspection).
-    func isOpen(_ key: String) -> Bool {
-        breakers.withLock { $0[key]?.openUntil.map { ContinuousClock.now < $0 } ?? false }
-    }
 }

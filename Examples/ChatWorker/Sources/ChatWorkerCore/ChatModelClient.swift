@@ -59,7 +59,7 @@ public struct ChatModelClient: Sendable {
         if let key = settings.apiKey { request.headers.add(name: "Authorization", value: "Bearer \(key)") }
         request.body = .bytes(
             ByteBuffer(bytes: try JSONEncoder().encode(Body(model: settings.model, messages: messages))))
-        let timeout = TimeAmount.milliseconds(Int64(settings.timeout.components.seconds * 1000))
+        let timeout = TimeAmount.milliseconds(Int64(settings.timeout.inSeconds * 1000))
         let response = try await http.execute(request, timeout: timeout)
         guard response.status == .ok else {
             let body = try await response.body.collect(upTo: 64 << 10)
