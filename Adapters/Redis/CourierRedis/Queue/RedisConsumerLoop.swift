@@ -9,7 +9,9 @@ import Synchronization
 /// one script call, and hands them out in order. When the queue has nothing, it blocks for at most the time until
 /// the next lease, retry or deadline falls due, so expired leases are reaped on time without polling: on the
 /// queue's wake list (`BLPOP`, woken by the next publish or retry), or in redis-streams with `XREADGROUP ... BLOCK`
-/// as the process's named consumer, whose entries the next claim leases.
+/// as the process's named consumer, whose entries the next claim leases. In redis-streams an idle consumer sends
+/// nothing but that read: a script that makes something fall due sooner than every blocked consumer wakes adds an
+/// entry that wakes one (see `alarm` in RedisScripts+Queueing).
 final class RedisConsumerLoop: Sendable {
     typealias Continuation = CheckedContinuation<Delivery?, Never>
 
@@ -25,11 +27,10 @@ final class RedisConsumerLoop: Sendable {
     /// How long the list modes block at most, so leases taken by other processes since the last claim are reaped
     /// within this time of expiring.
     static let longestBlock: Duration = .seconds(2)
-    /// How long redis-streams blocks at most: half the lease (2 to 30 s), so an idle consumer sends one
-    /// `XREADGROUP` and one claim per period rather than per 2 s.
-    private var longestStreamBlock: Duration {
-        max(Self.longestBlock, min(store.configuration.leaseDuration / 2, .seconds(30)))
-    }
+    /// How long redis-streams blocks at most when nothing falls due: every due time wakes a blocked consumer, so
+    /// this only bounds how late a reap can be when the process that made its due time died within milliseconds
+    /// of making it while the consumer that was woken for it died too.
+    static let longestStreamBlock: Duration = .seconds(300)
 
     /// Whether the loop is blocked reading the queue (so it reaps due leases itself when the read ends).
     var isReading: Bool { state.withLock { $0.reading } }
@@ -115,18 +116,18 @@ final class RedisConsumerLoop: Sendable {
                 let connection = try await connection.get()
                 let reading = given
                 given = []
+                let longest = consumer == nil ? Self.longestBlock : Self.longestStreamBlock
                 let (deliveries, due) = try await store.claim(
-                    min(wanted, 100), consumer: consumer ?? "", given: reading, on: connection)
+                    min(wanted, 100), consumer: consumer ?? "", given: reading, longestBlock: longest, on: connection)
                 holdingWake = false
                 failures = 0
                 await handOut(deliveries, on: connection)
                 if deliveries.count < wanted {
-                    let longest = consumer == nil ? Self.longestBlock : longestStreamBlock
                     let block = max(.milliseconds(5), min(due ?? longest, longest))
                     state.withLock { $0.reading = true }
                     defer { state.withLock { $0.reading = false } }
                     if let consumer {
-                        given = try await read(wanted - deliveries.count, as: consumer, for: block, on: connection)
+                        given = try await read(as: consumer, for: block, on: connection)
                     } else {
                         let seconds = String(format: "%.3f", block.inSeconds)
                         let reply = try await connection.send(
@@ -143,14 +144,16 @@ final class RedisConsumerLoop: Sendable {
         }
     }
 
-    /// Waits up to `block` for new entries of the queue's stream, as `consumer` of its group.
+    /// Waits up to `block` for the next entry of the queue's stream, as `consumer` of its group. One entry: when a
+    /// script adds a request and a wake entry together, the first blocked consumer takes the request and the next
+    /// one is woken; the claim that follows takes the rest of the queue.
     private func read(
-        _ count: Int, as consumer: String, for block: Duration, on connection: RedisConnection
+        as consumer: String, for block: Duration, on connection: RedisConnection
     ) async throws -> [RedisStreamEntry] {
         let milliseconds = max(1, Int(block.inSeconds * 1000))
         let reply = try await connection.send(
             RedisCommand([
-                "XREADGROUP", "GROUP", "workers", .string(consumer), "COUNT", .integer(count), "BLOCK",
+                "XREADGROUP", "GROUP", "workers", .string(consumer), "COUNT", 1, "BLOCK",
                 .integer(milliseconds), "STREAMS", .string(store.keys.stream), ">",
             ]), blockTime: block)
         if case .error(let message) = reply {

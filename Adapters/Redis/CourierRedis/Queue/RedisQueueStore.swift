@@ -31,6 +31,7 @@ struct RedisQueueStore: Sendable {
                 .string(deadline.map { String(Int($0.timeIntervalSince1970 * 1000)) } ?? ""),
                 .string(deadline.map { String($0.timeIntervalSinceReferenceDate) } ?? ""),
                 .integer(ttlMilliseconds), .integer(RequestSummary.listingLimit), .string(request.fingerprint ?? ""),
+                .integer(leaseMilliseconds),
             ])
         if reply.integer != 1 {
             throw CourierError(
@@ -39,10 +40,12 @@ struct RedisQueueStore: Sendable {
     }
 
     /// Reaps due leases, retries and deadlines, then leases up to `count` requests in publish order: in
-    /// redis-streams, as `consumer`, first the entries it read already (`given`).
+    /// redis-streams, as `consumer`, first the entries it read already (`given`). A consumer given fewer than
+    /// `count` is about to block for at most `longestBlock` (redis-streams records it among the sleepers).
     /// - Returns: the deliveries, and how long until something next falls due (nil when nothing is scheduled).
     func claim(
-        _ count: Int, consumer: String = "", given: [RedisStreamEntry] = [], on connection: RedisConnection
+        _ count: Int, consumer: String = "", given: [RedisStreamEntry] = [],
+        longestBlock: Duration = RedisConsumerLoop.longestBlock, on connection: RedisConnection
     ) async throws -> ([Delivery], Duration?) {
         let tokenBase = String(UInt64.random(in: 1...UInt64.max), radix: 36)
         // The server starts the lease when the script runs; counting from before the call, the Lease never says
@@ -53,6 +56,7 @@ struct RedisQueueStore: Sendable {
             [
                 .integer(count), .integer(leaseMilliseconds), .integer(configuration.maxAttempts),
                 .integer(ttlMilliseconds), .string(tokenBase), .string(consumer),
+                .integer(Int(longestBlock.inSeconds * 1000)),
             ] + given.flatMap { [RedisArgument.string($0.entry), .string($0.id)] })
         guard let parts = reply.array, parts.count == 2, let rows = parts[0].array else {
             throw CourierError(.storageFailure, "unexpected reply to a claim: \(reply)")

@@ -14,6 +14,10 @@
 /// | `queued()` | how many requests wait for a consumer |
 /// | `wake()` | make sure a blocked consumer looks again |
 /// | `tidy(lease, consumer)` | clean-up a consumer does when the queue is drained |
+/// | `alarm(t, self)` | a reap falls due at `t` (server ms): make sure a consumer other than `self` looks by then |
+/// | `sleep(consumer, wake, longest)` | the consumer blocks until `wake` (server ms; false: it does not block) |
+/// | `watch_reads(lease)` | a blocked consumer may read the entry just added: look for it once it could be orphaned |
+/// | `queue_due()` | the time (server ms) of the queue's own next clean-up, or nil |
 extension RedisScripts {
     /// redis-list and redis-pubsub: the list `pending`, published on the left and claimed from the right, and the
     /// list `wake`, on which idle consumers block.
@@ -34,6 +38,10 @@ extension RedisScripts {
         local function refresh_entry(id) end
         local function drop(item) end
         local function tidy(lease, consumer) end
+        local function alarm(t, self) end
+        local function sleep(consumer, wake, longest) end
+        local function watch_reads(lease) end
+        local function queue_due() return nil end
         local function queued() return redis.call('LLEN', p .. 'pending') end
         local function take(count, consumer, given)
           local items = {}
@@ -54,7 +62,52 @@ extension RedisScripts {
     /// request's entry is acknowledged and deleted, so the stream holds only the work waiting or in flight.
     static let queueByStream = """
         local stream = p .. 'stream'
+        local sleepers = p .. 'sleepers'
         local function wake() end
+        -- Consumers blocked on the stream, each scored by the time (server ms) it wakes to reap what falls due
+        -- then. One whose time passed 5 s ago without a claim has gone, and no longer counts.
+        local function sleep(consumer, wake_at, longest)
+          if consumer == '' then return end
+          if wake_at then
+            redis.call('ZADD', sleepers, wake_at, consumer)
+            redis.call('PEXPIRE', sleepers, longest + 60000)
+            redis.call('DEL', p .. 'alarm')
+          else
+            redis.call('ZREM', sleepers, consumer)
+          end
+        end
+        -- Something falls due at t (a lease expires, a retry or deadline comes, an entry may be orphaned): unless
+        -- another live consumer already wakes by then, or was asked to, an entry without an id wakes the first
+        -- blocked consumer, whose claim then blocks no longer than the new due time. `self` (the consumer that
+        -- made the due time, which may be the one to die) does not count.
+        local function alarm(t, self)
+          local now = now_ms()
+          local first = redis.call('ZRANGEBYSCORE', sleepers, now - 5000, '+inf', 'WITHSCORES', 'LIMIT', 0, 2)
+          if first[1] == self then first = {first[3], first[4]} end
+          if not first[1] or tonumber(first[2]) <= t + 50 then return end
+          local asked = tonumber(redis.call('GET', p .. 'alarm') or '0')
+          if asked >= now - 5000 and asked <= t + 50 then return end
+          redis.call('XADD', stream, '*', 'wake', '1')
+          redis.call('SET', p .. 'alarm', t, 'PX', math.max(0, t - now) + 5000)
+        end
+        -- The time of the next clean-up (tidy): set for entries that may be orphaned and consumers that may have left.
+        local function arm(t)
+          local due = tonumber(redis.call('GET', p .. 'tidy') or '0')
+          if due > 0 and due <= t then return false end
+          redis.call('SET', p .. 'tidy', t, 'PX', math.max(0, t - now_ms()) + 5000)
+          return true
+        end
+        local function queue_due()
+          local due = redis.call('GET', p .. 'tidy')
+          return due and tonumber(due)
+        end
+        -- A consumer blocked on the stream reads a new entry before its claim leases it: if it dies in between, the
+        -- entry is orphaned in its pending list, and a clean-up once the entry could be idle for a lease finds it.
+        local function watch_reads(lease)
+          if redis.call('EXISTS', sleepers) == 0 then return end
+          local t = now_ms() + lease + 500
+          if arm(t) then alarm(t, '') end
+        end
         local function ensure_group()
           if redis.call('EXISTS', stream) == 0 then
             redis.call('XGROUP', 'CREATE', stream, 'workers', '0', 'MKSTREAM')
@@ -126,6 +179,9 @@ extension RedisScripts {
         end
         local function tidy(lease, consumer)
           if consumer == '' or redis.call('EXISTS', stream) == 0 then return end
+          local now = now_ms()
+          local due = queue_due()
+          if due and due <= now then redis.call('DEL', p .. 'tidy') end
           -- Entries read but never leased (the reader stopped in between) go back to the queue; entries of
           -- requests that are gone are forgotten. Leased entries are the leases' business.
           for _, pending in ipairs(redis.call('XPENDING', stream, 'workers', 'IDLE', lease, '-', '+', 100)) do
@@ -141,13 +197,25 @@ extension RedisScripts {
               enqueue(id)
             end
           end
-          -- Consumers that hold nothing and have not read for 10 s have left (or died): remove them.
+          -- Entries read but not (yet) leased that are younger than a lease: look again once they are not.
+          if redis.call('XPENDING', stream, 'workers')[1] > redis.call('ZCARD', p .. 'leases') then
+            if arm(now + lease) then alarm(now + lease, consumer) end
+          end
+          -- Consumers that hold nothing, are not blocked reading and have not read for 10 s have left (or died):
+          -- remove them, or look again when they will have been idle that long.
           for _, flat in ipairs(redis.call('XINFO', 'CONSUMERS', stream, 'workers')) do
             local c = fields_of(flat)
-            if c.name ~= consumer and c.pending == 0 and c.idle > 10000 then
-              redis.call('XGROUP', 'DELCONSUMER', stream, 'workers', c.name)
+            local sleeping = tonumber(redis.call('ZSCORE', sleepers, c.name) or '0') >= now - 5000
+            if c.name ~= consumer and c.pending == 0 and not sleeping then
+              if c.idle > 10000 then
+                redis.call('XGROUP', 'DELCONSUMER', stream, 'workers', c.name)
+                redis.call('ZREM', sleepers, c.name)
+              else
+                arm(now + 10100 - c.idle)
+              end
             end
           end
+          redis.call('ZREMRANGEBYSCORE', sleepers, '-inf', now - 60000)
         end
 
         """
@@ -156,6 +224,7 @@ extension RedisScripts {
     /// the last one to leave an empty stream deletes it, so an unused queue leaves no key behind. Returns 1 when
     /// the consumer left.
     static let leaveBody = """
+        redis.call('ZREM', sleepers, ARGV[1])
         if redis.call('EXISTS', stream) == 0 then return 1 end
         local held, others = 0, 0
         for _, flat in ipairs(redis.call('XINFO', 'CONSUMERS', stream, 'workers')) do
@@ -164,7 +233,10 @@ extension RedisScripts {
         end
         if held > 0 then return 0 end
         redis.call('XGROUP', 'DELCONSUMER', stream, 'workers', ARGV[1])
-        if others == 0 and redis.call('XLEN', stream) == 0 then redis.call('DEL', stream) end
+        -- A consumer blocked in its first read is not in the group yet, but it is among the sleepers.
+        if others == 0 and redis.call('XLEN', stream) == 0 and redis.call('EXISTS', sleepers) == 0 then
+          redis.call('DEL', stream, p .. 'tidy', p .. 'alarm')
+        end
         return 1
         """
 }

@@ -158,6 +158,7 @@ struct RedisScripts: Sendable {
             return true
           end
           redis.call('ZADD', p .. 'deadlines', tonumber(dm), id)
+          alarm(tonumber(dm), '')
           return false
         end
         local function reap(now, max_attempts, ttl)
@@ -200,6 +201,8 @@ struct RedisScripts: Sendable {
               if due == nil or t < due then due = t end
             end
           end
+          local own = queue_due()
+          if own and (due == nil or own < due) then due = own end
           if due == nil then return -1 end
           return math.max(0, due - now)
         end
@@ -207,7 +210,7 @@ struct RedisScripts: Sendable {
         """
 
     /// ARGV: id, payload, headers, created, deadline ms or '', deadline (reference date) or '', response TTL ms,
-    /// recent requests kept, fingerprint or ''.
+    /// recent requests kept, fingerprint or '', lease ms.
     /// The id also goes onto the capped list of recent requests that listings read.
     static let publishBody = """
         local id = ARGV[1]
@@ -222,6 +225,7 @@ struct RedisScripts: Sendable {
           add('d', ARGV[6])
           add('dm', ARGV[5])
           redis.call('ZADD', p .. 'deadlines', ARGV[5], id)
+          alarm(tonumber(ARGV[5]), '')
         end
         if ARGV[9] ~= '' then add('fp', ARGV[9]) end
         local entry = add_entry(id)
@@ -231,19 +235,21 @@ struct RedisScripts: Sendable {
         redis.call('LTRIM', p .. 'recent', 0, ARGV[8] - 1)
         redis.call('PEXPIRE', p .. 'recent', ARGV[7])
         wake()
+        watch_reads(tonumber(ARGV[10]))
         return 1
         """
 
     /// ARGV: count, lease ms, max attempts, response TTL ms, token base, consumer name (redis-streams; '' for a
-    /// call that only reaps), then pairs of stream entry and id the consumer read already. Returns {deliveries,
-    /// next due ms}.
+    /// call that only reaps), longest block ms, then pairs of stream entry and id the consumer read already.
+    /// Returns {deliveries, next due ms}. A consumer that gets fewer than `count` blocks until the next due time
+    /// (within 5 ms and the longest block), and redis-streams records it among the sleepers for that long.
     static let claimBody =
         storeAndReap + """
             local now = now_ms()
             reap(now, tonumber(ARGV[3]), tonumber(ARGV[4]))
             local out = {}
             local count = tonumber(ARGV[1])
-            local items = take(count, ARGV[6], {unpack(ARGV, 7)})
+            local items = take(count, ARGV[6], {unpack(ARGV, 8)})
             for _, item in ipairs(items) do
               local id = item[1]
               local key = p .. 'req:' .. id
@@ -262,9 +268,15 @@ struct RedisScripts: Sendable {
                 drop(item)
               end
             end
+            if #out > 0 then alarm(now + tonumber(ARGV[2]), ARGV[6]) end
             if #items < count then tidy(tonumber(ARGV[2]), ARGV[6]) end
             wake()
-            return {out, tostring(next_due(now))}
+            local due = next_due(now)
+            local longest = tonumber(ARGV[7])
+            local block = longest
+            if due >= 0 then block = math.max(5, math.min(due, longest)) end
+            sleep(ARGV[6], #out < count and now + block, longest)
+            return {out, tostring(due)}
             """
 
     /// ARGV: id, encoded response, lease token or '', response TTL ms. Returns {1} stored, {2, existing}, {3} lost.
@@ -318,6 +330,7 @@ struct RedisScripts: Sendable {
             if delay > 0 then
               redis.call('HSET', key, 'a', attempt + 1, 's', 'w')
               redis.call('ZADD', p .. 'delayed', now + delay, id)
+              alarm(now + delay, '')
             else
               redis.call('HSET', key, 'a', attempt + 1, 's', 'q')
               enqueue(id)
@@ -340,6 +353,7 @@ struct RedisScripts: Sendable {
               redis.call('HSET', p .. 'req:' .. id, 's', 'w')
               settle_entry(id)
               redis.call('ZADD', p .. 'delayed', now_ms() + tonumber(ARGV[4]), id)
+              alarm(now_ms() + tonumber(ARGV[4]), '')
               return 1
             end
             if f[1] == 'l' and f[2] == ARGV[2] then
