@@ -104,8 +104,9 @@ extension RedisScripts {
         -- A consumer blocked on the stream reads a new entry before its claim leases it: if it dies in between, the
         -- entry is orphaned in its pending list, and a clean-up once the entry could be idle for a lease finds it.
         local function watch_reads(lease)
-          if redis.call('EXISTS', sleepers) == 0 then return end
           local t = now_ms() + lease + 500
+          local due = tonumber(redis.call('GET', p .. 'tidy') or '0')
+          if (due > 0 and due <= t) or redis.call('EXISTS', sleepers) == 0 then return end
           if arm(t) then alarm(t, '') end
         end
         local function ensure_group()

@@ -57,9 +57,14 @@ struct RedisScripts: Sendable {
 
     static let library = """
         local p = KEYS[1]
+        -- The server's clock, read once per script: a script runs atomically, so one instant serves all of it.
+        local now_read = nil
         local function now_ms()
-          local t = redis.call('TIME')
-          return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+          if not now_read then
+            local t = redis.call('TIME')
+            now_read = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+          end
+          return now_read
         end
         local function ns(s) return #s .. ':' .. s .. ',' end
         local function failure(id, status, err, now)
