@@ -274,7 +274,8 @@ struct RedisScripts: Sendable {
               end
             end
             if #out > 0 then alarm(now + tonumber(ARGV[2]), ARGV[6]) end
-            if #items < count then tidy(tonumber(ARGV[2]), ARGV[6]) end
+            local cleanup = queue_due()
+            if #items < count or (cleanup and cleanup <= now) then tidy(tonumber(ARGV[2]), ARGV[6]) end
             wake()
             local due = next_due(now)
             local longest = tonumber(ARGV[7])
