@@ -2,6 +2,7 @@ import Courier
 import CourierRedis
 import CourierTestSupport
 import Foundation
+import Synchronization
 import Testing
 
 /// Streamed events on a real server: keys expire with the response, and a reader waiting with nothing new sends
@@ -65,6 +66,43 @@ struct RedisEventTests {
         _ = try? await eventually(.seconds(15)) { try left().isEmpty }
         let left = try left()
         #expect(left.isEmpty, "keys left behind: \(left)")
+        await client.shutdown()
+        await backend.shutdown()
+    }
+
+    @Test(arguments: RedisWakeMode.allCases)
+    func aLiveReaderTakesChunksFromTheirAnnouncementsWithoutReadingThemBack(_ mode: RedisWakeMode) async throws {
+        let server = try await RedisTestServer.shared()
+        let namespace = "live-\(UUID().uuidString.prefix(8))"
+        let backend = try await RedisResourceTests.backend(mode, server, namespace: namespace, lease: .seconds(60))
+        let client = try await RedisResourceTests.backend(mode, server, namespace: namespace, lease: .seconds(60))
+        let request = try await client.publishRequest(payload: Data("q".utf8))
+        var consumer = backend.consumeRequests().makeAsyncIterator()
+        let delivery = try #require(try await consumer.next())
+        try await backend.appendEvents([.chunk(Data("0".utf8))], holding: delivery.lease)
+        let received = Mutex<[String]>([])
+        let reader = Task {
+            for try await element in client.events(for: request) {
+                if case .event(let record) = element, case .chunk(let data) = record.event {
+                    received.withLock { $0.append(String(decoding: data, as: UTF8.self)) }
+                }
+            }
+        }
+        try await eventually { received.withLock { $0.count } == 1 }
+        // One chunk at a time, each once the reader has the one before: the reader follows live.
+        let before = client.commandsSent
+        for index in 1...100 {
+            try await backend.appendEvents([.chunk(Data("\(index)".utf8))], holding: delivery.lease)
+            try await eventually { received.withLock { $0.count } == index + 1 }
+        }
+        let sent = client.commandsSent - before
+        // Each wait checks the log once (redis-list also registers and pops its reply list); the chunks come with
+        // their announcements. Reading each chunk back cost one more command per chunk: 200 and 400 for 100.
+        let most = mode == .list ? 340 : 130
+        #expect(sent <= most, "the reader sent \(sent) commands for 100 chunks")
+        _ = try await backend.publishResponse(.completed(request, payload: Data()), settling: delivery.lease)
+        _ = try await value(within: .seconds(30)) { try await reader.value }
+        #expect(received.withLock { $0 } == (0...100).map(String.init))
         await client.shutdown()
         await backend.shutdown()
     }

@@ -14,7 +14,8 @@ extension RedisQueueBackend {
         return try await store.appendEvents(events, holding: lease, on: commands)
     }
 
-    /// Reads a request's retained events in one script call. See ``QueueBackend/readEvents(of:after:limit:)``.
+    /// Reads a request's retained events in one script call, or none when the announcements this process
+    /// watches already brought them. See ``QueueBackend/readEvents(of:after:limit:)``.
     /// - Throws: ``CourierError`` with code `backendUnavailable` or `shutDown`.
     public func readEvents(
         of correlationID: CorrelationID, after sequence: UInt64, limit: Int
@@ -22,13 +23,15 @@ extension RedisQueueBackend {
         -> RequestEventPage?
     {
         try checkOpen()
+        if let page = eventCache.page(correlationID, after: sequence, limit: limit) { return page }
         return try await store.eventPage(correlationID, after: sequence, limit: limit, on: commands)
     }
 
     /// Waits for a new event or the final response. See ``QueueBackend/waitForEvents(of:after:timeout:)``.
     ///
-    /// Pushed like responses: an append publishes (redis-pubsub) or pushes (redis-list) a short announcement to
-    /// the id's watchers, so a waiting reader sends no command until something happens.
+    /// Pushed like responses: an append publishes (redis-pubsub) or pushes (redis-list) an announcement to the
+    /// id's watchers, carrying the events when they are small, so a waiting reader sends no command until
+    /// something happens and a live reader usually reads nothing back.
     /// - Throws: ``CourierError`` with code `shutDown` or `backendUnavailable`, or `CancellationError`.
     public func waitForEvents(
         of correlationID: CorrelationID, after sequence: UInt64, timeout: Duration
@@ -87,7 +90,7 @@ extension RedisQueueBackend {
     /// event waiters of its id; after a reconnect (messages may have been lost) every event waiter wakes to look.
     static func makeEventChannel(
         wakeMode: RedisWakeMode, connection: RedisConnectionOptions, store: RedisQueueStore,
-        commands: RedisConnection, waiters: RedisEventWaiters, logger: Logger
+        commands: RedisConnection, waiters: RedisEventWaiters, cache: RedisEventCache, logger: Logger
     ) -> any RedisWakeChannel {
         let stop = StopWatching()
         // An announcement wakes the readers but keeps the watch: a reader following a stream waits again at
@@ -96,13 +99,16 @@ extension RedisQueueBackend {
         let deliver: @Sendable (RedisWakeMessage) -> Void = { message in
             switch message {
             case .response(let response):
+                cache.forget(response.correlationID)
                 waiters.wakeAll(response.correlationID)
                 stop.channel?.stopWatching(response.correlationID, answered: false)
-            case .events(let id):
+            case .events(let id, let batch):
+                if let batch { cache.add(batch, of: id) }
                 waiters.wakeAll(id)
             }
         }
         let reconnected: @Sendable () -> Void = {
+            cache.forgetAll()
             for id in waiters.wakeEveryone() { stop.channel?.stopWatching(id, answered: false) }
         }
         let channel = makeRedisWakeChannel(

@@ -63,6 +63,8 @@ public final class RedisQueueBackend: QueueBackend {
     /// Tasks in `waitForEvents`, and their own wake channel (its connection opens when the first one waits).
     let eventWaiters: RedisEventWaiters
     let eventChannel: any RedisWakeChannel
+    /// The events announcements brought, which live readers take instead of reading them back.
+    let eventCache: RedisEventCache
     let settle: RedisSettle
     private let logger: Logger
     private let lifecycle = Mutex<(isShutDown: Bool, maintenance: Task<Void, Never>?)>((false, nil))
@@ -124,9 +126,11 @@ public final class RedisQueueBackend: QueueBackend {
         self.channel = channel
         let eventWaiters = RedisEventWaiters(timeouts: timeouts)
         self.eventWaiters = eventWaiters
+        let eventCache = RedisEventCache()
+        self.eventCache = eventCache
         self.eventChannel = Self.makeEventChannel(
             wakeMode: wakeMode, connection: connection, store: store, commands: commands, waiters: eventWaiters,
-            logger: logger)
+            cache: eventCache, logger: logger)
         self.settle = settle
         consumers = RedisConsumerLoop(options: connection, store: store, mode: wakeMode, logger: logger)
     }

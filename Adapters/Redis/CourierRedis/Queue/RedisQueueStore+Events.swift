@@ -84,7 +84,8 @@ extension RedisQueueStore {
         }
     }
 
-    private static func event(from fields: [String: Data]) throws -> RequestEvent {
+    /// The event a stored entry's fields (`k`, `n`, `d`, `f`, `c`) describe.
+    static func event(from fields: [String: Data]) throws -> RequestEvent {
         func text(_ name: String) -> String { String(decoding: fields[name] ?? Data(), as: UTF8.self) }
         let name = text("n").isEmpty ? nil : String(text("n").dropFirst())
         switch text("k") {

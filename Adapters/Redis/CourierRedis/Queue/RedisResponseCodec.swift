@@ -36,16 +36,7 @@ enum RedisResponseCodec {
     /// ms), that start's attempt and its fingerprint, each empty when unknown.
     /// - Throws: ``CourierError`` with code ``CourierError/Code/decodingFailed`` for bytes this codec did not make.
     static func decodeWithTimeline(_ data: Data) throws(CourierError) -> (response: QueueResponse, timeline: [String]) {
-        var fields: [Data] = []
-        var index = data.startIndex
-        while index < data.endIndex, fields.count < 12 {
-            guard let colon = data[index...].firstIndex(of: UInt8(ascii: ":")),
-                let length = Int(String(decoding: data[index..<colon], as: UTF8.self)), length >= 0,
-                colon + 1 + length < data.endIndex, data[colon + 1 + length] == UInt8(ascii: ",")
-            else { break }
-            fields.append(data[(colon + 1)..<(colon + 1 + length)])
-            index = colon + 2 + length
-        }
+        let fields = netstrings(in: data, upTo: 12)
         guard fields.count >= 8, fields[0] == Data("1".utf8) else {
             throw CourierError(.decodingFailed, "a stored response is not in Courier's format")
         }
@@ -66,5 +57,20 @@ enum RedisResponseCodec {
             error: fields[3] == Data("1".utf8) ? text(fields[4]) : nil, headers: headers,
             finishedAt: Date(timeIntervalSince1970: Double(text(fields[6])) ?? 0))
         return (response, fields.dropFirst(8).map(text))
+    }
+
+    /// The leading netstrings of `data`, at most `limit`; stops at the first bytes that are not one.
+    static func netstrings(in data: Data, upTo limit: Int = .max) -> [Data] {
+        var fields: [Data] = []
+        var index = data.startIndex
+        while index < data.endIndex, fields.count < limit {
+            guard let colon = data[index...].firstIndex(of: UInt8(ascii: ":")),
+                let length = Int(String(decoding: data[index..<colon], as: UTF8.self)), length >= 0,
+                colon + 1 + length < data.endIndex, data[colon + 1 + length] == UInt8(ascii: ",")
+            else { break }
+            fields.append(data[(colon + 1)..<(colon + 1 + length)])
+            index = colon + 2 + length
+        }
+        return fields
     }
 }

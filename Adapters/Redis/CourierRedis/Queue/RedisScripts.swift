@@ -95,8 +95,8 @@ struct RedisScripts: Sendable {
         local function notify(id, enc, ttl)
           redis.call('PUBLISH', p .. 'done:' .. id, enc)
         end
-        local function notify_events(id, ttl)
-          redis.call('PUBLISH', p .. 'done:' .. id, 'E' .. id)
+        local function notify_events(id, ttl, body)
+          redis.call('PUBLISH', p .. 'done:' .. id, 'E' .. id .. body)
         end
 
         """
@@ -110,9 +110,9 @@ struct RedisScripts: Sendable {
           end
           redis.call('DEL', key)
         end
-        local function notify_events(id, ttl)
+        local function notify_events(id, ttl, body)
           for _, list in ipairs(redis.call('SMEMBERS', p .. 'watch:' .. id)) do
-            redis.call('LPUSH', list, 'E' .. id)
+            redis.call('LPUSH', list, 'E' .. id .. body)
             redis.call('PEXPIRE', list, ttl)
           end
         end

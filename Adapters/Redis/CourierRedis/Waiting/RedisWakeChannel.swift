@@ -27,16 +27,23 @@ protocol RedisWakeChannel: Sendable {
     func close()
 }
 
-/// What a wake channel hears about a watched id: its final response, or that its event log grew.
+/// What a wake channel hears about a watched id: its final response, or that its event log grew (with the new
+/// events when the append was small enough to carry them).
 enum RedisWakeMessage: Sendable {
     case response(QueueResponse)
-    case events(CorrelationID)
+    case events(CorrelationID, RedisEventBatch?)
 
-    /// Decodes a published or pushed message: `E<id>` announces new events, anything else is a response.
+    /// Decodes a published or pushed message: `E<id>` announces new events, `E<id>\n<batch>` carries them too,
+    /// anything else is a response.
     /// - Throws: ``CourierError`` with code `decodingFailed` for bytes neither form explains.
     static func decode(_ data: Data) throws -> RedisWakeMessage {
         if data.first == UInt8(ascii: "E") {
-            return .events(try CorrelationID(String(decoding: data.dropFirst(), as: UTF8.self)))
+            let rest = data.dropFirst()
+            guard let newline = rest.firstIndex(of: UInt8(ascii: "\n")) else {
+                return .events(try CorrelationID(String(decoding: rest, as: UTF8.self)), nil)
+            }
+            let id = try CorrelationID(String(decoding: rest[..<newline], as: UTF8.self))
+            return .events(id, try RedisEventBatch(Data(rest[(newline + 1)...])))
         }
         return .response(try RedisResponseCodec.decode(data))
     }

@@ -1,0 +1,105 @@
+import Courier
+import DequeModule
+import Foundation
+import Synchronization
+
+/// The newest events that announcements brought this process, per watched id, so a reader following a log live
+/// takes them from here instead of reading them back from Redis.
+///
+/// A page served from here is exactly what a read would have returned when the newest cached batch was
+/// appended (the response is stored only after the last append): it is served only when the cache holds every
+/// event from the reader's position to the newest one it knows, and the reader's position is not trimmed away.
+/// Anything else (a gap after a lost announcement, a reader behind the trimmed part, an id never announced)
+/// falls through to Redis.
+final class RedisEventCache: Sendable {
+    private struct Log {
+        var records: [UInt64: RequestEventRecord] = [:]
+        var trimmedThrough: UInt64 = 0
+        var last: UInt64 = 0
+        var bytes = 0
+    }
+
+    private struct State {
+        var logs: [CorrelationID: Log] = [:]
+        /// Ids in the order they were first announced, for forgetting the oldest.
+        var order = Deque<CorrelationID>()
+        var bytes = 0
+    }
+
+    /// Events kept per id: a reader further behind reads from Redis.
+    let eventsPerLog: Int
+    /// Bytes of event data kept in all: past this, the ids announced first are forgotten.
+    let byteBudget: Int
+    private let state = Mutex(State())
+
+    init(eventsPerLog: Int = 256, byteBudget: Int = 8 << 20) {
+        self.eventsPerLog = eventsPerLog
+        self.byteBudget = byteBudget
+    }
+
+    func add(_ batch: RedisEventBatch, of id: CorrelationID) {
+        state.withLock { state in
+            if state.logs[id] == nil { state.order.append(id) }
+            var log = state.logs[id, default: Log()]
+            state.bytes -= log.bytes
+            for record in batch.records {
+                log.records[record.sequence] = record
+                log.last = max(log.last, record.sequence)
+                log.bytes += Self.size(of: record)
+            }
+            log.trimmedThrough = max(log.trimmedThrough, batch.trimmedThrough)
+            if log.records.count > eventsPerLog {
+                let oldest = log.last - UInt64(eventsPerLog)
+                log.records = log.records.filter { $0.key > oldest }
+                log.bytes = log.records.values.reduce(0) { $0 + Self.size(of: $1) }
+            }
+            state.bytes += log.bytes
+            state.logs[id] = log
+            while state.bytes > byteBudget, let first = state.order.popFirst() {
+                state.bytes -= state.logs.removeValue(forKey: first)?.bytes ?? 0
+            }
+        }
+    }
+
+    private static func size(of record: RequestEventRecord) -> Int {
+        switch record.event {
+        case .chunk(let data), .custom(_, let data): 64 + data.count
+        default: 64
+        }
+    }
+
+    /// Up to `limit` events after `sequence`, when the cache can answer as a read would have.
+    func page(_ id: CorrelationID, after sequence: UInt64, limit: Int) -> RequestEventPage? {
+        state.withLock { state in
+            guard limit > 0, let log = state.logs[id], sequence >= log.trimmedThrough, sequence < log.last
+            else { return nil }
+            var events: [RequestEventRecord] = []
+            var next = sequence + 1
+            while next <= log.last {
+                guard let record = log.records[next] else { return nil }
+                if events.count < limit { events.append(record) }
+                next += 1
+            }
+            return RequestEventPage(
+                events: events, trimmedThrough: log.trimmedThrough, lastSequence: log.last, finalResponse: nil)
+        }
+    }
+
+    /// Forgets an id (its response arrived, or nobody follows it any more).
+    func forget(_ id: CorrelationID) {
+        state.withLock { state in
+            if let log = state.logs.removeValue(forKey: id) {
+                state.bytes -= log.bytes
+                state.order.removeAll { $0 == id }
+            }
+        }
+    }
+
+    /// Forgets everything (announcements may have been lost while the connection was down).
+    func forgetAll() {
+        state.withLock { $0 = State() }
+    }
+
+    /// Ids cached (for leak checks).
+    var count: Int { state.withLock { $0.logs.count } }
+}
