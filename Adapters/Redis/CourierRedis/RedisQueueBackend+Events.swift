@@ -24,7 +24,19 @@ extension RedisQueueBackend {
     {
         try checkOpen()
         if let page = eventCache.page(correlationID, after: sequence, limit: limit) { return page }
-        return try await store.eventPage(correlationID, after: sequence, limit: limit, on: commands)
+        return try await readEventsFromRedis(of: correlationID, after: sequence, limit: limit)
+    }
+
+    /// A read from Redis; one made while the id's watch is in place tells the cache where its coverage starts.
+    private func readEventsFromRedis(
+        of id: CorrelationID, after sequence: UInt64, limit: Int
+    ) async throws -> RequestEventPage? {
+        let generation = eventChannel.watchGeneration(id)
+        let page = try await store.eventPage(id, after: sequence, limit: limit, on: commands)
+        if let generation, let page, page.finalResponse == nil {
+            eventCache.cover(id, generation: generation, through: page.lastSequence)
+        }
+        return page
     }
 
     /// Waits for a new event or the final response. See ``QueueBackend/waitForEvents(of:after:timeout:)``.
@@ -65,11 +77,25 @@ extension RedisQueueBackend {
     }
 
     /// Watches the id (every waiter does, so its own check below happens after the watch is in place), then
-    /// wakes the waiter at once when there is already something after `sequence`.
+    /// wakes the waiter at once when there is already something after `sequence`. A reader that follows a log
+    /// live checks the cache instead of Redis: its watch was in place when it last read from Redis, so every
+    /// event since was announced, and the announcement either filled the cache before this waiter was
+    /// registered or wakes it.
     private func watchEvents(_ id: CorrelationID, after sequence: UInt64, token: UInt64, for time: Duration) async {
         do {
             try await eventChannel.startWatchingEvents(id, for: time)
-            let page = try await store.eventPage(id, after: sequence, limit: 0, on: commands)
+            if let generation = eventChannel.watchGeneration(id),
+                let newest = eventCache.newest(id, watched: generation, from: sequence)
+            {
+                // Woken at once, the watch stays for the reader's next wait, as after an announcement.
+                if newest > sequence {
+                    eventWaiters.finish(id, token: token, with: .success(true))
+                    return
+                }
+                if !eventWaiters.isWaiting(on: id) { eventChannel.stopWatching(id, answered: false) }
+                return
+            }
+            let page = try await readEventsFromRedis(of: id, after: sequence, limit: 0)
             if page == nil || page?.finalResponse != nil {
                 if eventWaiters.finish(id, token: token, with: .success(true)) {
                     eventChannel.stopWatching(id, answered: false)

@@ -11,12 +11,18 @@ import Synchronization
 /// event from the reader's position to the newest one it knows, and the reader's position is not trimmed away.
 /// Anything else (a gap after a lost announcement, a reader behind the trimmed part, an id never announced)
 /// falls through to Redis.
+///
+/// It also remembers, per id, the newest sequence number a read from Redis saw while the id's watch was in place
+/// (its coverage): every event after it is then announced on that watch, so a reader waiting at or after it
+/// learns from the cache alone whether something new arrived (see ``newest(_:watched:from:)``).
 final class RedisEventCache: Sendable {
     private struct Log {
         var records: [UInt64: RequestEventRecord] = [:]
         var trimmedThrough: UInt64 = 0
         var last: UInt64 = 0
         var bytes = 0
+        /// The watch generation a Redis read happened under, and the log's newest sequence number it saw.
+        var coverage: (generation: UInt64, through: UInt64)?
     }
 
     private struct State {
@@ -82,6 +88,28 @@ final class RedisEventCache: Sendable {
             }
             return RequestEventPage(
                 events: events, trimmedThrough: log.trimmedThrough, lastSequence: log.last, finalResponse: nil)
+        }
+    }
+
+    /// Records that a read from Redis under watch `generation` saw the log end at `sequence`.
+    func cover(_ id: CorrelationID, generation: UInt64, through sequence: UInt64) {
+        state.withLock { state in
+            if state.logs[id] == nil { state.order.append(id) }
+            var log = state.logs[id, default: Log()]
+            if let coverage = log.coverage, coverage.generation == generation, coverage.through <= sequence { return }
+            log.coverage = (generation, sequence)
+            state.logs[id] = log
+        }
+    }
+
+    /// The newest sequence number announced for `id`, when a read covered `position` under the watch generation
+    /// still in place (so nothing after `position` can have been missed); nil when the cache cannot tell.
+    func newest(_ id: CorrelationID, watched generation: UInt64, from position: UInt64) -> UInt64? {
+        state.withLock { state in
+            guard let log = state.logs[id], let coverage = log.coverage, coverage.generation == generation,
+                coverage.through <= position
+            else { return nil }
+            return log.last
         }
     }
 

@@ -13,6 +13,10 @@ final class RedisPubSubChannel: RedisWakeChannel {
         var confirmed: Set<String> = []
         /// Callers waiting for a channel's subscribe confirmation, in the order they sent `SUBSCRIBE`.
         var confirmations: [String: Deque<CheckedContinuation<Void, Never>>] = [:]
+        /// For each channel confirmed with no `SUBSCRIBE` of it still unanswered: a number no earlier
+        /// subscription of any channel on any connection of this channel object had (see ``watchGeneration(_:)``).
+        var generations: [String: UInt64] = [:]
+        var lastGeneration: UInt64 = 0
     }
 
     private let keys: RedisKeys
@@ -61,6 +65,13 @@ final class RedisPubSubChannel: RedisWakeChannel {
                             if state.subscribed.contains(channel) { state.confirmed.insert(channel) }
                             let first = state.confirmations[channel]?.popFirst()
                             if state.confirmations[channel]?.isEmpty == true { state.confirmations[channel] = nil }
+                            // The last SUBSCRIBE sent is answered: the server delivers every later publish.
+                            if state.confirmations[channel] == nil, state.subscribed.contains(channel),
+                                state.generations[channel] == nil
+                            {
+                                state.lastGeneration += 1
+                                state.generations[channel] = state.lastGeneration
+                            }
                             return first
                         }
                         waiter?.resume()
@@ -71,6 +82,7 @@ final class RedisPubSubChannel: RedisWakeChannel {
                 onConnect: {
                     let (channels, abandoned) = shared.state.withLock { state in
                         state.confirmed = []
+                        state.generations = [:]
                         let abandoned = state.confirmations.filter { !state.subscribed.contains($0.key) }
                         for channel in abandoned.keys { state.confirmations[channel] = nil }
                         return (Array(state.subscribed), abandoned.values.flatMap { $0 })
@@ -119,9 +131,15 @@ final class RedisPubSubChannel: RedisWakeChannel {
         shared.state.withLock { state in
             guard !isWaitedOn(id), state.subscribed.remove(channel) != nil else { return }
             state.confirmed.remove(channel)
+            state.generations[channel] = nil
             // Without an open connection nothing needs undoing: a reconnect subscribes only what is in the set.
             connection?.sendWithoutReply(RedisCommand(["UNSUBSCRIBE", .string(channel)]))
         }
+    }
+
+    func watchGeneration(_ id: CorrelationID) -> UInt64? {
+        let channel = keys.channel(id)
+        return shared.state.withLock { $0.generations[channel] }
     }
 
     var openSubscriptions: Int { shared.state.withLock { $0.subscribed.count } }

@@ -60,6 +60,8 @@ final class RedisReplyListChannel: RedisWakeChannel {
         }
     }
 
+    func watchGeneration(_ id: CorrelationID) -> UInt64? { nil }
+
     var openSubscriptions: Int { state.withLock { $0.registered.count } }
 
     func close() {

@@ -18,6 +18,11 @@ protocol RedisWakeChannel: Sendable {
     /// order with every `startWatching`, so a new waiter's watch is never undone by an old waiter's stop.
     func stopWatching(_ id: CorrelationID, answered: Bool)
 
+    /// A number that stays the same for as long as `id`'s watch stays in place without a gap: every message
+    /// published for `id` after it was first returned arrives while it is still returned. Nil while the watch is
+    /// not (or not known to be) in place; redis-list, whose registrations expire, always returns nil.
+    func watchGeneration(_ id: CorrelationID) -> UInt64?
+
     /// Subscriptions or registrations currently held (for leak checks).
     var openSubscriptions: Int { get }
 
