@@ -51,6 +51,8 @@ extension RedisQueueBackend {
         async throws -> Bool
     {
         try checkOpen()
+        // A live reader whose cache already holds something newer does not wait at all.
+        if let newest = coveredNewest(correlationID, from: sequence), newest > sequence { return true }
         let token = eventWaiters.makeToken()
         let waiters = eventWaiters
         let channel = eventChannel
@@ -67,6 +69,11 @@ extension RedisQueueBackend {
                     }
                 }
                 waiters.attach(timeout: timer, to: correlationID, token: token)
+                // Registered first: an announcement after this wakes the waiter, one before it is in the cache.
+                if let newest = coveredNewest(correlationID, from: sequence) {
+                    if newest > sequence { waiters.finish(correlationID, token: token, with: .success(true)) }
+                    return
+                }
                 Task { [self] in await watchEvents(correlationID, after: sequence, token: token, for: timeout) }
             }
         } onCancel: {
@@ -74,6 +81,13 @@ extension RedisQueueBackend {
                 channel.stopWatching(correlationID, answered: false)
             }
         }
+    }
+
+    /// The newest event announced for `id`, when its watch has stayed in place since a read from Redis at or
+    /// before `position` (so every later event was announced); nil when only Redis can tell.
+    private func coveredNewest(_ id: CorrelationID, from position: UInt64) -> UInt64? {
+        guard let generation = eventChannel.watchGeneration(id) else { return nil }
+        return eventCache.newest(id, watched: generation, from: position)
     }
 
     /// Watches the id (every waiter does, so its own check below happens after the watch is in place), then
@@ -84,9 +98,7 @@ extension RedisQueueBackend {
     private func watchEvents(_ id: CorrelationID, after sequence: UInt64, token: UInt64, for time: Duration) async {
         do {
             try await eventChannel.startWatchingEvents(id, for: time)
-            if let generation = eventChannel.watchGeneration(id),
-                let newest = eventCache.newest(id, watched: generation, from: sequence)
-            {
+            if let newest = coveredNewest(id, from: sequence) {
                 // Woken at once, the watch stays for the reader's next wait, as after an announcement.
                 if newest > sequence {
                     eventWaiters.finish(id, token: token, with: .success(true))

@@ -86,15 +86,23 @@ extension RedisQueueStore {
 
     /// The event a stored entry's fields (`k`, `n`, `d`, `f`, `c`) describe.
     static func event(from fields: [String: Data]) throws -> RequestEvent {
-        func text(_ name: String) -> String { String(decoding: fields[name] ?? Data(), as: UTF8.self) }
-        let name = text("n").isEmpty ? nil : String(text("n").dropFirst())
-        switch text("k") {
-        case "chunk": return .chunk(fields["d"] ?? Data())
-        case "custom": return .custom(name: name ?? "", data: fields["d"] ?? Data())
-        case "attempt": return .attemptStarted(attempt: Int(text("c")) ?? 0)
+        try event(
+            kind: fields["k"] ?? Data(), name: fields["n"] ?? Data(), data: fields["d"] ?? Data(),
+            fraction: fields["f"] ?? Data(), counter: fields["c"] ?? Data())
+    }
+
+    /// The event of a kind, name, data, fraction and counter as the append script stores them.
+    static func event(kind: Data, name: Data, data: Data, fraction: Data, counter: Data) throws -> RequestEvent {
+        func text(_ field: Data) -> String { String(decoding: field, as: UTF8.self) }
+        if kind.elementsEqual("chunk".utf8) { return .chunk(Data(data)) }
+        let label = name.isEmpty ? nil : String(text(name).dropFirst())
+        switch text(kind) {
+        case "custom": return .custom(name: label ?? "", data: Data(data))
+        case "attempt": return .attemptStarted(attempt: Int(text(counter)) ?? 0)
         case "progress":
-            return .progress(RequestProgress(fraction: Double(text("f")), message: name, counter: Int(text("c"))))
-        default: throw CourierError(.decodingFailed, "a stored event has the unknown kind '\(text("k"))'")
+            return .progress(
+                RequestProgress(fraction: Double(text(fraction)), message: label, counter: Int(text(counter))))
+        default: throw CourierError(.decodingFailed, "a stored event has the unknown kind '\(text(kind))'")
         }
     }
 }

@@ -24,10 +24,9 @@ struct RedisEventBatch: Sendable {
             guard let sequence = UInt64(text(fields[start])) else {
                 throw CourierError(.decodingFailed, "an event announcement has a malformed sequence number")
             }
-            let event = try RedisQueueStore.event(from: [
-                "k": fields[start + 1], "n": fields[start + 2], "d": Data(fields[start + 3]),
-                "f": fields[start + 4], "c": fields[start + 5],
-            ])
+            let event = try RedisQueueStore.event(
+                kind: fields[start + 1], name: fields[start + 2], data: fields[start + 3],
+                fraction: fields[start + 4], counter: fields[start + 5])
             records.append(RequestEventRecord(sequence: sequence, event: event, time: time))
         }
         trimmedThrough = trimmed
