@@ -141,7 +141,9 @@ extension RedisQueueBackend {
                 waiters.wakeAll(response.correlationID)
                 stop.channel?.stopWatching(response.correlationID, answered: false)
             case .events(let id, let batch):
-                if let batch { cache.add(batch, of: id) }
+                // An announcement too large to carry its events leaves the cache behind the log: forget the id,
+                // so nothing waits on what the cache does not know.
+                if let batch { cache.add(batch, of: id) } else { cache.forget(id) }
                 waiters.wakeAll(id)
             }
         }
