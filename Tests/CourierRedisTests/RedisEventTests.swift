@@ -108,4 +108,32 @@ struct RedisEventTests {
         await client.shutdown()
         await backend.shutdown()
     }
+
+    @Test(arguments: RedisWakeMode.allCases)
+    func anAppendTooLargeToAnnounceIsNotMissedByTheNextWait(_ mode: RedisWakeMode) async throws {
+        let server = try await RedisTestServer.shared()
+        let namespace = "large-\(UUID().uuidString.prefix(8))"
+        let backend = try await RedisResourceTests.backend(mode, server, namespace: namespace, lease: .seconds(60))
+        let client = try await RedisResourceTests.backend(mode, server, namespace: namespace, lease: .seconds(60))
+        let request = try await client.publishRequest(payload: Data("q".utf8))
+        var consumer = backend.consumeRequests().makeAsyncIterator()
+        let delivery = try #require(try await consumer.next())
+        let first = try await backend.appendEvents([.chunk(Data("small".utf8))], holding: delivery.lease)
+        // A waiter keeps the id watched, as a follower between two reads does.
+        let watching = Task { try await client.waitForEvents(of: request, after: first, timeout: .seconds(60)) }
+        try await eventually { client.activeWaits >= 2 }
+        // Too large for its announcement to carry it: the announcement only says the log grew.
+        let large = try await backend.appendEvents(
+            [.chunk(Data(repeating: 7, count: 20_000))], holding: delivery.lease)
+        #expect(try await value(within: .seconds(30)) { try await watching.value } == true)
+        // A wait from before the large append returns at once rather than sleeping through it.
+        let started = ContinuousClock.now
+        #expect(try await client.waitForEvents(of: request, after: first, timeout: .seconds(20)))
+        #expect(ContinuousClock.now - started < .seconds(10))
+        let page = try #require(try await client.readEvents(of: request, after: first, limit: 10))
+        #expect(page.events.map(\.sequence) == [large])
+        _ = try await backend.publishResponse(.completed(request, payload: Data()), settling: delivery.lease)
+        await client.shutdown()
+        await backend.shutdown()
+    }
 }

@@ -48,7 +48,8 @@ enum RedisWakeMessage: Sendable {
                 return .events(try CorrelationID(String(decoding: rest, as: UTF8.self)), nil)
             }
             let id = try CorrelationID(String(decoding: rest[..<newline], as: UTF8.self))
-            return .events(id, try RedisEventBatch(Data(rest[(newline + 1)...])))
+            // Batch bytes this process cannot read still announce that the log grew.
+            return .events(id, try? RedisEventBatch(Data(rest[(newline + 1)...])))
         }
         return .response(try RedisResponseCodec.decode(data))
     }
