@@ -23,7 +23,13 @@ extension RedisQueueBackend {
         -> RequestEventPage?
     {
         try checkOpen()
-        if let page = eventCache.page(correlationID, after: sequence, limit: limit) { return page }
+        // Only while the id's watch is in place: otherwise (redis-list, whose every wait costs commands) one read
+        // from Redis takes everything appended so far, where the cache would hand out one batch per wait.
+        if eventChannel.watchGeneration(correlationID) != nil,
+            let page = eventCache.page(correlationID, after: sequence, limit: limit)
+        {
+            return page
+        }
         return try await readEventsFromRedis(of: correlationID, after: sequence, limit: limit)
     }
 
@@ -31,10 +37,11 @@ extension RedisQueueBackend {
     private func readEventsFromRedis(
         of id: CorrelationID, after sequence: UInt64, limit: Int
     ) async throws -> RequestEventPage? {
+        let mark = eventCache.mark
         let generation = eventChannel.watchGeneration(id)
         let page = try await store.eventPage(id, after: sequence, limit: limit, on: commands)
         if let generation, let page, page.finalResponse == nil {
-            eventCache.cover(id, generation: generation, through: page.lastSequence)
+            eventCache.cover(id, generation: generation, through: page.lastSequence, since: mark)
         }
         return page
     }
@@ -143,7 +150,7 @@ extension RedisQueueBackend {
             case .events(let id, let batch):
                 // An announcement too large to carry its events leaves the cache behind the log: forget the id,
                 // so nothing waits on what the cache does not know.
-                if let batch { cache.add(batch, of: id) } else { cache.forget(id) }
+                if let batch, wakeMode != .list { cache.add(batch, of: id) } else { cache.forget(id) }
                 waiters.wakeAll(id)
             }
         }

@@ -30,6 +30,9 @@ final class RedisEventCache: Sendable {
         /// Ids in the order they were first announced, for forgetting the oldest.
         var order = Deque<CorrelationID>()
         var bytes = 0
+        /// Counts every forget: a read that saw one happen while it ran must not record coverage (its id's
+        /// response may have been announced and forgotten meanwhile).
+        var forgets: UInt64 = 0
     }
 
     /// Events kept per id: a reader further behind reads from Redis.
@@ -63,6 +66,7 @@ final class RedisEventCache: Sendable {
             state.logs[id] = log
             while state.bytes > byteBudget, let first = state.order.popFirst() {
                 state.bytes -= state.logs.removeValue(forKey: first)?.bytes ?? 0
+                state.forgets += 1
             }
         }
     }
@@ -91,9 +95,14 @@ final class RedisEventCache: Sendable {
         }
     }
 
-    /// Records that a read from Redis under watch `generation` saw the log end at `sequence`.
-    func cover(_ id: CorrelationID, generation: UInt64, through sequence: UInt64) {
+    /// A mark to pass to ``cover(_:generation:through:since:)``, taken before a read from Redis.
+    var mark: UInt64 { state.withLock { $0.forgets } }
+
+    /// Records that a read from Redis under watch `generation`, started at `mark`, saw the log end at `sequence`;
+    /// nothing when anything was forgotten since `mark`.
+    func cover(_ id: CorrelationID, generation: UInt64, through sequence: UInt64, since mark: UInt64) {
         state.withLock { state in
+            guard state.forgets == mark else { return }
             if state.logs[id] == nil { state.order.append(id) }
             var log = state.logs[id, default: Log()]
             if let coverage = log.coverage, coverage.generation == generation, coverage.through <= sequence { return }
@@ -116,6 +125,7 @@ final class RedisEventCache: Sendable {
     /// Forgets an id (its response arrived, or nobody follows it any more).
     func forget(_ id: CorrelationID) {
         state.withLock { state in
+            state.forgets += 1
             if let log = state.logs.removeValue(forKey: id) {
                 state.bytes -= log.bytes
                 state.order.removeAll { $0 == id }
@@ -125,7 +135,11 @@ final class RedisEventCache: Sendable {
 
     /// Forgets everything (announcements may have been lost while the connection was down).
     func forgetAll() {
-        state.withLock { $0 = State() }
+        state.withLock { state in
+            let forgets = state.forgets
+            state = State()
+            state.forgets = forgets + 1
+        }
     }
 
     /// Ids cached (for leak checks).
