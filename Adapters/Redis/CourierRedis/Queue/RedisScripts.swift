@@ -110,9 +110,10 @@ struct RedisScripts: Sendable {
           end
           redis.call('DEL', key)
         end
+        -- redis-list readers read events back from the log (see RedisQueueBackend+Events): the body is not sent.
         local function notify_events(id, ttl, body)
           for _, list in ipairs(redis.call('SMEMBERS', p .. 'watch:' .. id)) do
-            redis.call('LPUSH', list, 'E' .. id .. body)
+            redis.call('LPUSH', list, 'E' .. id)
             redis.call('PEXPIRE', list, ttl)
           end
         end
