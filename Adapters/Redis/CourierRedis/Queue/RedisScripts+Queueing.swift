@@ -64,6 +64,11 @@ extension RedisScripts {
         local stream = p .. 'stream'
         local sleepers = p .. 'sleepers'
         local function wake() end
+        local function ensure_group()
+          if redis.call('EXISTS', stream) == 0 then
+            redis.call('XGROUP', 'CREATE', stream, 'workers', '0', 'MKSTREAM')
+          end
+        end
         -- Consumers blocked on the stream, each scored by the time (server ms) it wakes to reap what falls due
         -- then. One whose time passed 5 s ago without a claim has gone, and no longer counts.
         local function sleep(consumer, wake_at, longest)
@@ -87,6 +92,7 @@ extension RedisScripts {
           if not first[1] or tonumber(first[2]) <= t + 50 then return end
           local asked = tonumber(redis.call('GET', p .. 'alarm') or '0')
           if asked >= now - 5000 and asked <= t + 50 then return end
+          ensure_group()
           redis.call('XADD', stream, '*', 'wake', '1')
           redis.call('SET', p .. 'alarm', t, 'PX', math.max(0, t - now) + 5000)
         end
@@ -108,11 +114,6 @@ extension RedisScripts {
           local due = tonumber(redis.call('GET', p .. 'tidy') or '0')
           if (due > 0 and due <= t) or redis.call('EXISTS', sleepers) == 0 then return end
           if arm(t) then alarm(t, '') end
-        end
-        local function ensure_group()
-          if redis.call('EXISTS', stream) == 0 then
-            redis.call('XGROUP', 'CREATE', stream, 'workers', '0', 'MKSTREAM')
-          end
         end
         local function add_entry(id)
           ensure_group()

@@ -27,7 +27,8 @@ final class RedisEventCache: Sendable {
 
     private struct State {
         var logs: [CorrelationID: Log] = [:]
-        /// Ids in the order they were first announced, for forgetting the oldest.
+        /// Ids in the order they were first cached, for forgetting the oldest; an id forgotten since stays until
+        /// the list is compacted (forgetting one must not cost a scan of thousands).
         var order = Deque<CorrelationID>()
         var bytes = 0
         /// Counts every forget: a read that saw one happen while it ran must not record coverage (its id's
@@ -48,7 +49,7 @@ final class RedisEventCache: Sendable {
 
     func add(_ batch: RedisEventBatch, of id: CorrelationID) {
         state.withLock { state in
-            if state.logs[id] == nil { state.order.append(id) }
+            if state.logs[id] == nil { Self.enter(id, into: &state) }
             var log = state.logs[id, default: Log()]
             state.bytes -= log.bytes
             for record in batch.records {
@@ -68,6 +69,19 @@ final class RedisEventCache: Sendable {
                 state.bytes -= state.logs.removeValue(forKey: first)?.bytes ?? 0
                 state.forgets += 1
             }
+        }
+    }
+
+    private static func enter(_ id: CorrelationID, into state: inout State) {
+        state.order.append(id)
+        if state.order.count > 2 * state.logs.count + 1024 {
+            // Keep each cached id once, at its latest entry.
+            var seen = Set<CorrelationID>()
+            var compacted: [CorrelationID] = []
+            for entry in state.order.reversed() where state.logs[entry] != nil || entry == id {
+                if seen.insert(entry).inserted { compacted.append(entry) }
+            }
+            state.order = Deque(compacted.reversed())
         }
     }
 
@@ -103,7 +117,7 @@ final class RedisEventCache: Sendable {
     func cover(_ id: CorrelationID, generation: UInt64, through sequence: UInt64, since mark: UInt64) {
         state.withLock { state in
             guard state.forgets == mark else { return }
-            if state.logs[id] == nil { state.order.append(id) }
+            if state.logs[id] == nil { Self.enter(id, into: &state) }
             var log = state.logs[id, default: Log()]
             if let coverage = log.coverage, coverage.generation == generation, coverage.through <= sequence { return }
             log.coverage = (generation, sequence)
@@ -126,10 +140,7 @@ final class RedisEventCache: Sendable {
     func forget(_ id: CorrelationID) {
         state.withLock { state in
             state.forgets += 1
-            if let log = state.logs.removeValue(forKey: id) {
-                state.bytes -= log.bytes
-                state.order.removeAll { $0 == id }
-            }
+            if let log = state.logs.removeValue(forKey: id) { state.bytes -= log.bytes }
         }
     }
 
@@ -144,4 +155,7 @@ final class RedisEventCache: Sendable {
 
     /// Ids cached (for leak checks).
     var count: Int { state.withLock { $0.logs.count } }
+
+    /// Entries of the eviction order, forgotten ids included: at most twice the ids cached plus 1,024.
+    var orderLength: Int { state.withLock { $0.order.count } }
 }
