@@ -9,6 +9,21 @@ import Testing
 /// no command.
 @Suite("Redis events")
 struct RedisEventTests {
+    /// A worker's backend holding the delivery of a request that a client's backend (same queue) published.
+    static func holding(
+        _ mode: RedisWakeMode
+    ) async throws -> (
+        backend: RedisQueueBackend, client: RedisQueueBackend, request: CorrelationID, delivery: Delivery
+    ) {
+        let server = try await RedisTestServer.shared()
+        let namespace = "events-\(UUID().uuidString.prefix(8))"
+        let backend = try await RedisResourceTests.backend(mode, server, namespace: namespace, lease: .seconds(60))
+        let client = try await RedisResourceTests.backend(mode, server, namespace: namespace, lease: .seconds(60))
+        let request = try await client.publishRequest(payload: Data("q".utf8))
+        var consumer = backend.consumeRequests().makeAsyncIterator()
+        return (backend, client, request, try #require(try await consumer.next()))
+    }
+
     @Test(arguments: RedisWakeMode.allCases)
     func eventKeysGoWithTheirResponseAndIdleReadersSendNothing(_ mode: RedisWakeMode) async throws {
         let server = try await RedisTestServer.shared()
@@ -72,13 +87,7 @@ struct RedisEventTests {
 
     @Test(arguments: RedisWakeMode.allCases)
     func aLiveReaderTakesChunksFromTheirAnnouncementsWithoutReadingThemBack(_ mode: RedisWakeMode) async throws {
-        let server = try await RedisTestServer.shared()
-        let namespace = "live-\(UUID().uuidString.prefix(8))"
-        let backend = try await RedisResourceTests.backend(mode, server, namespace: namespace, lease: .seconds(60))
-        let client = try await RedisResourceTests.backend(mode, server, namespace: namespace, lease: .seconds(60))
-        let request = try await client.publishRequest(payload: Data("q".utf8))
-        var consumer = backend.consumeRequests().makeAsyncIterator()
-        let delivery = try #require(try await consumer.next())
+        let (backend, client, request, delivery) = try await Self.holding(mode)
         try await backend.appendEvents([.chunk(Data("0".utf8))], holding: delivery.lease)
         let received = Mutex<[String]>([])
         let reader = Task {
@@ -110,13 +119,7 @@ struct RedisEventTests {
 
     @Test(arguments: RedisWakeMode.allCases)
     func anAppendTooLargeToAnnounceIsNotMissedByTheNextWait(_ mode: RedisWakeMode) async throws {
-        let server = try await RedisTestServer.shared()
-        let namespace = "large-\(UUID().uuidString.prefix(8))"
-        let backend = try await RedisResourceTests.backend(mode, server, namespace: namespace, lease: .seconds(60))
-        let client = try await RedisResourceTests.backend(mode, server, namespace: namespace, lease: .seconds(60))
-        let request = try await client.publishRequest(payload: Data("q".utf8))
-        var consumer = backend.consumeRequests().makeAsyncIterator()
-        let delivery = try #require(try await consumer.next())
+        let (backend, client, request, delivery) = try await Self.holding(mode)
         let first = try await backend.appendEvents([.chunk(Data("small".utf8))], holding: delivery.lease)
         // A waiter keeps the id watched, as a follower between two reads does.
         let watching = Task { try await client.waitForEvents(of: request, after: first, timeout: .seconds(60)) }
