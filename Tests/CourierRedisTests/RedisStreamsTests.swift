@@ -87,13 +87,12 @@ struct RedisStreamsTests {
             calls.withLock { $0 += 1 }
             return request.payload
         }
-        let running = Task { try await worker.run() }
-        let response = try await backend.subscribe(to: id, timeout: .seconds(60))
-        #expect(response.payload == Data("orphan".utf8))
-        #expect(calls.withLock { $0 } == 1)
-        #expect(!(try server.command("XPENDING", stream, "workers", "-", "+", "10").contains("ghost")))
-        running.cancel()
-        _ = await running.result
+        try await running(worker) {
+            let response = try await backend.subscribe(to: id, timeout: .seconds(60))
+            #expect(response.payload == Data("orphan".utf8))
+            #expect(calls.withLock { $0 } == 1)
+            #expect(!(try server.command("XPENDING", stream, "workers", "-", "+", "10").contains("ghost")))
+        }
         await backend.shutdown()
     }
 
@@ -103,22 +102,21 @@ struct RedisStreamsTests {
         let stream = Self.stream(namespace)
         let backend = try await Self.backend(server, namespace: namespace, lease: .seconds(4))
         let worker = Worker(backend: backend, configuration: .init(concurrency: 1)) { $0.payload }
-        let running = Task { try await worker.run() }
-        try await eventually { try server.command("EXISTS", stream) == "1" }
-        // A worker process that died holding nothing, while the live one was blocked reading.
-        _ = try server.command("XGROUP", "CREATECONSUMER", stream, "workers", "ghost")
-        #expect(try server.command("XINFO", "CONSUMERS", stream, "workers").contains("ghost"))
-        // The live consumer's next claim sees it and looks again once it has been idle for 10 s, then removes it.
-        let response = try await backend.send(QueueRequest(payload: Data("live".utf8)), timeout: .seconds(30))
-        #expect(response.payload == Data("live".utf8))
-        try await eventually(.seconds(60)) {
-            !(try server.command("XINFO", "CONSUMERS", stream, "workers").contains("ghost"))
+        try await running(worker) {
+            try await eventually { try server.command("EXISTS", stream) == "1" }
+            // A worker process that died holding nothing, while the live one was blocked reading.
+            _ = try server.command("XGROUP", "CREATECONSUMER", stream, "workers", "ghost")
+            #expect(try server.command("XINFO", "CONSUMERS", stream, "workers").contains("ghost"))
+            // The live consumer's next claim sees it and looks again once it has been idle for 10 s, then removes it.
+            let response = try await backend.send(QueueRequest(payload: Data("live".utf8)), timeout: .seconds(30))
+            #expect(response.payload == Data("live".utf8))
+            try await eventually(.seconds(60)) {
+                !(try server.command("XINFO", "CONSUMERS", stream, "workers").contains("ghost"))
+            }
+            // The live consumer stays in the group while it sleeps.
+            let consumers = try server.command("XINFO", "CONSUMERS", stream, "workers")
+            #expect(consumers.contains("-\(getpid())-"), "\(consumers)")
         }
-        // The live consumer stays in the group while it sleeps.
-        let consumers = try server.command("XINFO", "CONSUMERS", stream, "workers")
-        #expect(consumers.contains("-\(getpid())-"), "\(consumers)")
-        running.cancel()
-        _ = await running.result
         await backend.shutdown()
     }
 
@@ -127,16 +125,15 @@ struct RedisStreamsTests {
         let namespace = "idle-\(UUID().uuidString.prefix(8))"
         let backend = try await Self.backend(server, namespace: namespace, lease: .seconds(2))
         let worker = Worker(backend: backend, configuration: .init(concurrency: 4)) { $0.payload }
-        let running = Task { try await worker.run() }
-        _ = try await backend.send(QueueRequest(payload: Data("warm".utf8)), timeout: .seconds(30))
-        // The one look a publish schedules (for an entry a reader might have died holding) comes a lease after it.
-        try await Task.sleep(for: .seconds(5))
-        let before = backend.commandsSent
-        try await Task.sleep(for: .seconds(10))
-        let sent = backend.commandsSent - before
-        #expect(sent == 0, "an idle consumer sent \(sent) commands in 10 s")
-        running.cancel()
-        _ = await running.result
+        try await running(worker) {
+            _ = try await backend.send(QueueRequest(payload: Data("warm".utf8)), timeout: .seconds(30))
+            // The one look a publish schedules (for an entry a reader might have died holding) comes a lease after it.
+            try await Task.sleep(for: .seconds(5))
+            let before = backend.commandsSent
+            try await Task.sleep(for: .seconds(10))
+            let sent = backend.commandsSent - before
+            #expect(sent == 0, "an idle consumer sent \(sent) commands in 10 s")
+        }
         await backend.shutdown()
     }
 
@@ -150,17 +147,16 @@ struct RedisStreamsTests {
         // A worker in another process sleeps until the holder's lease expires, a minute away.
         let sleeper = try await Self.backend(server, namespace: namespace, lease: .seconds(60))
         let worker = Worker(backend: sleeper, configuration: .init(concurrency: 1)) { $0.payload }
-        let running = Task { try await worker.run() }
-        try await Task.sleep(for: .milliseconds(500))
-        // The holder puts the request back for one second and stops: the sleeper is woken to retry it then, not
-        // when the lease it knew of would have expired, a minute later.
-        try await holder.release(delivery.lease, retryAfter: .seconds(1), reason: "try again soon")
-        await holder.shutdown()
-        let response = try await sleeper.subscribe(to: id, timeout: .seconds(30))
-        #expect(response.status == .completed)
-        #expect(try await sleeper.statusReport(of: id).attempt == 2)
-        running.cancel()
-        _ = await running.result
+        try await running(worker) {
+            try await Task.sleep(for: .milliseconds(500))
+            // The holder puts the request back for one second and stops: the sleeper is woken to retry it then, not
+            // when the lease it knew of would have expired, a minute later.
+            try await holder.release(delivery.lease, retryAfter: .seconds(1), reason: "try again soon")
+            await holder.shutdown()
+            let response = try await sleeper.subscribe(to: id, timeout: .seconds(30))
+            #expect(response.status == .completed)
+            #expect(try await sleeper.statusReport(of: id).attempt == 2)
+        }
         await sleeper.shutdown()
     }
 
@@ -177,18 +173,17 @@ struct RedisStreamsTests {
         try await Task.sleep(for: .milliseconds(300))
         let sleeper = try await Self.backend(server, namespace: namespace, lease: .seconds(2))
         let worker = Worker(backend: sleeper, configuration: .init(concurrency: 1)) { $0.payload }
-        let running = Task { try await worker.run() }
-        try await Task.sleep(for: .milliseconds(500))
-        let id = try await sleeper.publishRequest(payload: Data("orphaned".utf8))
-        let taken = try #require(try await taking.value)
-        #expect(taken.request.correlationID == id)
-        await dying.shutdown()
-        // The sleeper blocks for up to five minutes when nothing is due; it reaps the dead holder's lease on time.
-        let response = try await sleeper.subscribe(to: id, timeout: .seconds(30))
-        #expect(response.status == .completed)
-        #expect(try await sleeper.statusReport(of: id).attempt == 2)
-        running.cancel()
-        _ = await running.result
+        try await running(worker) {
+            try await Task.sleep(for: .milliseconds(500))
+            let id = try await sleeper.publishRequest(payload: Data("orphaned".utf8))
+            let taken = try #require(try await taking.value)
+            #expect(taken.request.correlationID == id)
+            await dying.shutdown()
+            // The sleeper blocks for up to five minutes when nothing is due; it reaps the dead holder's lease on time.
+            let response = try await sleeper.subscribe(to: id, timeout: .seconds(30))
+            #expect(response.status == .completed)
+            #expect(try await sleeper.statusReport(of: id).attempt == 2)
+        }
         await sleeper.shutdown()
     }
 }
