@@ -123,6 +123,7 @@ final class RedisConsumerLoop: Sendable {
                 failures = 0
                 await handOut(deliveries, on: connection)
                 if deliveries.count < wanted {
+                    // The claim script recorded this same block among the sleepers (redis-streams): keep the two alike.
                     let block = max(.milliseconds(5), min(due ?? longest, longest))
                     state.withLock { $0.reading = true }
                     defer { state.withLock { $0.reading = false } }

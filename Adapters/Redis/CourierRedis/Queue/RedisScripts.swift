@@ -280,6 +280,7 @@ struct RedisScripts: Sendable {
             wake()
             local due = next_due(now)
             local longest = tonumber(ARGV[7])
+            -- The block the consumer loop computes from `due` (RedisConsumerLoop.run): keep the two alike.
             local block = longest
             if due >= 0 then block = math.max(5, math.min(due, longest)) end
             sleep(ARGV[6], #out < count and now + block, longest)
