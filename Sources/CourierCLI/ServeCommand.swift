@@ -19,11 +19,11 @@ struct ServeCommand: AsyncParsableCommand {
             GET /metrics (Prometheus) (docs/gateway.md). COURIER_HTTP_TOKENS (comma-separated) requires 'Authorization: Bearer <token>' on \
             the task routes; without tokens the gateway warns when it listens beyond loopback. \
             COURIER_HTTP_MAX_WAIT_SECONDS (default 60) caps every wait a client asks for; \
-            COURIER_HTTP_HEARTBEAT_SECONDS (default 15) spaces the comments that keep idle event streams open; \
+            COURIER_HTTP_HEARTBEAT_SECONDS (default 15) is the longest an event stream goes without a write (a comment when idle); \
             COURIER_HTTP_RATE_LIMIT (requests a second per client, by token or address; default none) answers 429 with \
             Retry-After beyond it, COURIER_HTTP_RATE_BURST (default one second's worth) sets the burst. With --handler, a worker \
             runs in the same process (the way to use QUEUE_TYPE=memory). SIGTERM or SIGINT stops accepting, ends \
-            event streams and long polls, and lets requests in flight finish. \(environmentNote)
+            event streams (each at its next event or heartbeat) and long polls, and lets requests in flight finish. \(environmentNote)
             """)
 
     enum HandlerKind: String, ExpressibleByArgument, CaseIterable {

@@ -36,11 +36,7 @@ public struct CourierGateway: Sendable {
     public init(backend: any QueueBackend, configuration: GatewayConfiguration = .init()) {
         self.backend = backend
         self.configuration = configuration
-        self.heartbeat = SharedHeartbeat(interval: configuration.heartbeatInterval)
     }
-
-    /// The clock of every event stream's heartbeat comments.
-    let heartbeat: SharedHeartbeat
 
     /// Adds every route to `router`.
     public func addRoutes<Context: RequestContext>(to router: Router<Context>) {
@@ -164,8 +160,13 @@ public struct CourierGateway: Sendable {
             }
             after = value
         }
-        // Refused before the stream starts: once it has, the status is already 200.
-        if try await backend.statusReport(of: id).state == .unknown { throw unknown(id) }
+        // Refused before the stream starts: once it has, the status is already 200. Read in a task of its own: a
+        // task keeps the deepest stack it ever had (in slabs) for its whole life, and this one will hold an open
+        // stream for minutes; 10,000 of them would keep 10,000 copies of a Redis call's stack.
+        let backend = backend
+        if try await Task(operation: { try await backend.statusReport(of: id) }).value.state == .unknown {
+            throw unknown(id)
+        }
         return Response(
             status: .ok,
             headers: [
@@ -173,7 +174,7 @@ public struct CourierGateway: Sendable {
                 HTTPField.Name("X-Accel-Buffering")!: "no",
             ],
             body: ServerSentEvents.body(
-                backend: backend, id: id, after: after, heartbeat: heartbeat))
+                backend: backend, id: id, after: after, heartbeat: configuration.heartbeatInterval))
     }
 
     private func cancel(_ context: some RequestContext) async throws -> Response {

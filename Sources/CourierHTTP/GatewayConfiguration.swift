@@ -7,7 +7,8 @@ public struct GatewayConfiguration: Sendable {
     public var maxWait: Duration
     /// How long `GET /v1/tasks/{id}/wait` waits when the client gives no timeout.
     public var defaultWait: Duration
-    /// How often an event stream with nothing to send writes a comment, so proxies keep it open.
+    /// The longest an event stream goes without a write: with nothing to send it writes a comment, so proxies keep
+    /// it open. A graceful shutdown ends a stream at its next write, so within this interval.
     public var heartbeatInterval: Duration
     /// Bearer tokens that may call the task routes; empty means no authentication (see ``CourierGateway``).
     public var tokens: [String]

@@ -138,4 +138,53 @@ struct RedisEventTests {
         await client.shutdown()
         await backend.shutdown()
     }
+
+    /// A follower that stays idle for many wait slices (an event stream with a heartbeat after each) keeps its
+    /// watch between them and knows from it that nothing is new: it sends nothing at all. Before, each slice that
+    /// ran out cost an UNSUBSCRIBE, a SUBSCRIBE and a read of the log.
+    @Test(arguments: [RedisWakeMode.pubSub, .streams])
+    func aFollowerIdleForManyWaitSlicesSendsNothing(_ mode: RedisWakeMode) async throws {
+        let (backend, client, request, delivery) = try await Self.holding(mode)
+        try await backend.appendEvents([.chunk(Data("first".utf8))], holding: delivery.lease)
+        let idles = Atomic<Int>(0)
+        let received = Mutex<[String]>([])
+        let follower = Task {
+            var reader = client.events(for: request).makeAsyncIterator()
+            while true {
+                switch try await reader.next(idlingAtMost: .milliseconds(200)) {
+                case .idle: idles.add(1, ordering: .relaxed)
+                case .element(.event(let record)):
+                    if case .chunk(let data) = record.event {
+                        received.withLock { $0.append(String(decoding: data, as: UTF8.self)) }
+                    }
+                case .element: continue
+                case .end: return
+                }
+            }
+        }
+        try await eventually { received.withLock { $0 } == ["first"] && idles.load(ordering: .relaxed) >= 2 }
+        // Once the watch is in place (on a loaded machine a few slices may run out before it is), the count stops.
+        var settled = client.commandsSent
+        try await eventually {
+            try await Task.sleep(for: .milliseconds(500))
+            defer { settled = client.commandsSent }
+            return client.commandsSent == settled
+        }
+        let before = client.commandsSent
+        let idlesBefore = idles.load(ordering: .relaxed)
+        try await Task.sleep(for: .seconds(2))
+        let sent = client.commandsSent - before
+        let slices = idles.load(ordering: .relaxed) - idlesBefore
+        #expect(slices >= 3, "the follower's waits ran out \(slices) times in 2 s")
+        #expect(sent == 0, "an idle follower sent \(sent) commands over \(slices) wait slices")
+
+        // Still following: the next chunk and the result arrive.
+        try await backend.appendEvents([.chunk(Data("second".utf8))], holding: delivery.lease)
+        _ = try await backend.publishResponse(.completed(request, payload: Data()), settling: delivery.lease)
+        _ = try await value(within: .seconds(30)) { try await follower.value }
+        #expect(received.withLock { $0 } == ["first", "second"])
+        try await eventually { client.activeWaits == 0 }
+        await client.shutdown()
+        await backend.shutdown()
+    }
 }

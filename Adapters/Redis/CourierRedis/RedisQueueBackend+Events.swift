@@ -25,10 +25,12 @@ extension RedisQueueBackend {
         try checkOpen()
         // Only while the id's watch is in place: otherwise (redis-list, whose every wait costs commands) one read
         // from Redis takes everything appended so far, where the cache would hand out one batch per wait.
-        if eventChannel.watchGeneration(correlationID) != nil,
-            let page = eventCache.page(correlationID, after: sequence, limit: limit)
-        {
-            return page
+        if let generation = eventChannel.watchGeneration(correlationID) {
+            if let page = eventCache.page(correlationID, after: sequence, limit: limit)
+                ?? eventCache.caughtUpPage(correlationID, watched: generation, at: sequence)
+            {
+                return page
+            }
         }
         return try await readEventsFromRedis(of: correlationID, after: sequence, limit: limit)
     }
@@ -70,9 +72,10 @@ extension RedisQueueBackend {
                         throwing: CourierError(.shutDown, "the Redis queue '\(configuration.queueName)' was shut down"))
                     return
                 }
-                let timer = waiters.timeouts.schedule(after: timeout) {
+                let timer = waiters.timeouts.schedule(after: timeout) { [self] in
+                    // A follower whose wait ran out waits again at once, so the watch stays for that wait.
                     if waiters.finish(correlationID, token: token, with: .success(false)) {
-                        channel.stopWatching(correlationID, answered: false)
+                        stopWatchingSoon(correlationID)
                     }
                 }
                 waiters.attach(timeout: timer, to: correlationID, token: token)
@@ -87,6 +90,19 @@ extension RedisQueueBackend {
             if waiters.finish(correlationID, token: token, with: .failure(CancellationError())) {
                 channel.stopWatching(correlationID, answered: false)
             }
+        }
+    }
+
+    /// How long an id's watch outlives a wait on it that timed out, for the waiter's next wait.
+    static let watchLingerAfterTimeout: Duration = .seconds(1)
+
+    /// Stops watching `id` after ``watchLingerAfterTimeout`` unless it is waited on again by then. A follower
+    /// whose wait ran out waits again at once; its watch (and with it what the cache knows about the id) stays in
+    /// place for that wait, so an idle follower sends nothing per wait slice: no UNSUBSCRIBE, SUBSCRIBE or read.
+    private func stopWatchingSoon(_ id: CorrelationID) {
+        let channel = eventChannel
+        _ = eventWaiters.timeouts.schedule(after: Self.watchLingerAfterTimeout) {
+            channel.stopWatching(id, answered: false)  // does nothing while the id is waited on
         }
     }
 
@@ -111,7 +127,7 @@ extension RedisQueueBackend {
                     eventWaiters.finish(id, token: token, with: .success(true))
                     return
                 }
-                if !eventWaiters.isWaiting(on: id) { eventChannel.stopWatching(id, answered: false) }
+                if !eventWaiters.isWaiting(on: id) { stopWatchingSoon(id) }
                 return
             }
             let page = try await readEventsFromRedis(of: id, after: sequence, limit: 0)
@@ -127,8 +143,9 @@ extension RedisQueueBackend {
                 eventChannel.stopWatching(id, answered: false)
             }
         }
-        // The waiter may have left while the watch was being set up; then nothing else closes it.
-        if !eventWaiters.isWaiting(on: id) { eventChannel.stopWatching(id, answered: false) }
+        // The waiter may have left while the watch was being set up (its wait ran out, or it was cancelled); then
+        // nothing else closes it.
+        if !eventWaiters.isWaiting(on: id) { stopWatchingSoon(id) }
     }
 
     /// A wake channel of the backend's mode whose every message (a response or an event announcement) wakes the

@@ -44,18 +44,45 @@ public struct RequestEventSequence: AsyncSequence, Sendable {
         /// - Throws: ``CourierError`` (`notFound` for an unknown id, or what the backend throws) or
         ///   `CancellationError`.
         public mutating func next() async throws -> RequestEventElement? {
-            while buffered.isEmpty {
-                if finished { return nil }
-                try Task.checkCancellation()
-                try await fill()
+            while true {
+                switch try await next(idlingAtMost: waitSlice) {
+                case .element(let element): return element
+                case .end: return nil
+                case .idle: continue
+                }
             }
-            return buffered.removeFirst()
         }
 
-        private mutating func fill() async throws {
+        /// What ``next(idlingAtMost:)`` found.
+        public enum Step: Sendable {
+            /// The next element.
+            case element(RequestEventElement)
+            /// Nothing arrived within the interval; the reader keeps its position, and the next call goes on.
+            case idle
+            /// The final response has been returned: the log is read to its end.
+            case end
+        }
+
+        /// The next element, or ``Step/idle`` when nothing arrives within `interval`, so one task can follow a log
+        /// and do something else on a clock (an event stream's heartbeat) without a second task. Iterating with
+        /// ``next()`` and with this method can be mixed.
+        /// - Throws: ``CourierError`` (`notFound` for an unknown id, or what the backend throws) or
+        ///   `CancellationError`.
+        public mutating func next(idlingAtMost interval: Duration) async throws -> Step {
+            while buffered.isEmpty {
+                if finished { return .end }
+                try Task.checkCancellation()
+                if try await !fill(waitingAtMost: interval) { return .idle }
+            }
+            return .element(buffered.removeFirst())
+        }
+
+        /// Reads the next page into `buffered`, waiting up to `limit` first when the last read was caught up and
+        /// after a read that found nothing; false when such a wait ended at `limit` (the next call reads again).
+        private mutating func fill(waitingAtMost limit: Duration) async throws -> Bool {
             if caughtUp {
                 caughtUp = false
-                _ = try await backend.waitForEvents(of: correlationID, after: position, timeout: waitSlice)
+                if try await !backend.waitForEvents(of: correlationID, after: position, timeout: limit) { return false }
             }
             guard let page = try await backend.readEvents(of: correlationID, after: position, limit: pageSize)
             else {
@@ -72,20 +99,20 @@ public struct RequestEventSequence: AsyncSequence, Sendable {
             }
             if !buffered.isEmpty {
                 caughtUp = page.finalResponse == nil && position >= page.lastSequence
-                return
+                return true
             }
             if let response = page.finalResponse, position >= page.lastSequence {
                 buffered.append(.final(response))
                 finished = true
-                return
+                return true
             }
             if position < page.lastSequence {
                 // The log says it holds more than it returned: report it as a gap rather than read forever.
                 buffered.append(.gap(after: position, through: page.lastSequence))
                 position = page.lastSequence
-                return
+                return true
             }
-            _ = try await backend.waitForEvents(of: correlationID, after: position, timeout: waitSlice)
+            return try await backend.waitForEvents(of: correlationID, after: position, timeout: limit)
         }
     }
 }

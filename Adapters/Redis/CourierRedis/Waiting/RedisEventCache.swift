@@ -109,6 +109,19 @@ final class RedisEventCache: Sendable {
         }
     }
 
+    /// An empty page for a reader at the newest event announced for `id`, when a read covered `position` under
+    /// the watch generation still in place: nothing can be newer (it would have been announced), so a caught-up
+    /// follower that looks again after a wait ran out asks Redis nothing. Nil when the cache cannot tell.
+    func caughtUpPage(_ id: CorrelationID, watched generation: UInt64, at position: UInt64) -> RequestEventPage? {
+        state.withLock { state in
+            guard let log = state.logs[id], let coverage = log.coverage, coverage.generation == generation,
+                coverage.through <= position, log.last <= position, log.trimmedThrough <= position
+            else { return nil }
+            return RequestEventPage(
+                events: [], trimmedThrough: log.trimmedThrough, lastSequence: log.last, finalResponse: nil)
+        }
+    }
+
     /// A mark to pass to ``cover(_:generation:through:since:)``, taken before a read from Redis.
     var mark: UInt64 { state.withLock { $0.forgets } }
 
