@@ -43,6 +43,15 @@ enum ServerSentEvents {
         }
     }
 
+    /// The `error` event that ends a stream whose reading failed.
+    static func errorFrame(_ error: any Error) -> String {
+        let failure = GatewayError(error)
+        var fields = JSONObject()
+        fields.set("code", failure.code)
+        fields.set("message", failure.message)
+        return "event: error\n\(dataLines(fields))\n"
+    }
+
     /// `{"text": …}` for UTF-8 bytes, `{"base64": …}` for others.
     private static func content(_ bytes: Data) -> JSONObject {
         var fields = JSONObject()
@@ -84,8 +93,7 @@ enum ServerSentEvents {
                     break  // the client went away
                 }
                 if Task.isShuttingDownGracefully {
-                    text = ": shutting down\n\n"
-                    try? await writer.write(ByteBuffer(string: text))
+                    try? await writer.write(ByteBuffer(string: ": shutting down\n\n"))
                     break
                 }
                 do {
@@ -103,11 +111,7 @@ enum ServerSentEvents {
                 } catch is CancellationError {
                     break
                 } catch {
-                    let failure = GatewayError(error)
-                    var fields = JSONObject()
-                    fields.set("code", failure.code)
-                    fields.set("message", failure.message)
-                    try? await writer.write(ByteBuffer(string: "event: error\n\(dataLines(fields))\n"))
+                    try? await writer.write(ByteBuffer(string: errorFrame(error)))
                     break
                 }
             }

@@ -57,10 +57,21 @@ public struct CorrelationID: Hashable, Sendable, Comparable, CustomStringConvert
     public static func problem(with candidate: String) -> String? {
         if candidate.isEmpty { return "it is empty" }
         if candidate.utf8.count > maximumLength { return "it is longer than \(maximumLength) bytes" }
-        if candidate.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
-            return "it contains a control character"
-        }
+        if containsControlCharacter(candidate) { return "it contains a control character" }
         return nil
+    }
+
+    /// Whether `text` holds a control character (Unicode category Cc: U+0000…U+001F and U+007F…U+009F), found in
+    /// its UTF-8 bytes: every id read back from a store is checked, and asking each scalar for its Unicode
+    /// category showed in the gateway's profile.
+    private static func containsControlCharacter(_ text: String) -> Bool {
+        var previous: UInt8 = 0
+        for byte in text.utf8 {
+            // U+0080…U+009F are 0xC2 0x80…0xC2 0x9F; 0xC2 is never a continuation byte.
+            if byte < 0x20 || byte == 0x7F || (previous == 0xC2 && byte <= 0x9F && byte >= 0x80) { return true }
+            previous = byte
+        }
+        return false
     }
 
     /// The id's text.
