@@ -139,7 +139,7 @@ public struct CourierGateway: Sendable {
 
     private func wait(_ request: Request, _ context: some RequestContext) async throws -> Response {
         let id = try taskID(context)
-        if try await backend.statusReport(of: id).state == .unknown { throw unknown(id) }
+        if try await statusReportBeforeHolding(id).state == .unknown { throw unknown(id) }
         return try await taskResponse(id, waiting: try seconds(request, "timeout") ?? configuration.defaultWait)
     }
 
@@ -160,13 +160,8 @@ public struct CourierGateway: Sendable {
             }
             after = value
         }
-        // Refused before the stream starts: once it has, the status is already 200. Read in a task of its own: a
-        // task keeps the deepest stack it ever had (in slabs) for its whole life, and this one will hold an open
-        // stream for minutes; 10,000 of them would keep 10,000 copies of a Redis call's stack.
-        let backend = backend
-        if try await Task(operation: { try await backend.statusReport(of: id) }).value.state == .unknown {
-            throw unknown(id)
-        }
+        // Refused before the stream starts: once it has, the status is already 200.
+        if try await statusReportBeforeHolding(id).state == .unknown { throw unknown(id) }
         return Response(
             status: .ok,
             headers: [
@@ -217,6 +212,14 @@ public struct CourierGateway: Sendable {
     }
 
     // MARK: Helpers
+
+    /// The status report of `id`, read in a task of its own, for a route that then holds its connection open (a
+    /// long poll, an event stream). A task keeps the deepest stack it ever had (in slabs) for its whole life:
+    /// read in the request's task, 10,000 open connections would keep 10,000 copies of a store call's stack.
+    private func statusReportBeforeHolding(_ id: CorrelationID) async throws -> RequestStatusReport {
+        let backend = backend
+        return try await Task { try await backend.statusReport(of: id) }.value
+    }
 
     /// The task after waiting up to `wait` for it to finish: 200 when finished, 202 while it runs.
     private func taskResponse(_ id: CorrelationID, waiting wait: Duration?) async throws -> Response {
