@@ -223,15 +223,17 @@ public struct CourierGateway: Sendable {
 
     /// The task after waiting up to `wait` for it to finish: 200 when finished, 202 while it runs.
     private func taskResponse(_ id: CorrelationID, waiting wait: Duration?) async throws -> Response {
-        var final: QueueResponse?
         if let wait, wait > .zero {
             do {
-                final = try await backend.subscribe(to: id, timeout: min(wait, configuration.maxWait))
+                // The response and its report from one wait: on Redis the wake-up carries both.
+                let finished = try await backend.subscribeWithStatusReport(
+                    to: id, timeout: min(wait, configuration.maxWait))
+                return TaskDocument.response(
+                    TaskDocument.object(id, report: finished.report, response: finished.response))
             } catch let error as CourierError where error.code == .timedOut {
             }
-        } else {
-            final = try await backend.getResponse(for: id)
         }
+        let final = try await backend.getResponse(for: id)
         let report = try await backend.statusReport(of: id)
         let object = TaskDocument.object(id, report: report, response: final)
         return TaskDocument.response(object, status: final == nil ? .accepted : .ok)

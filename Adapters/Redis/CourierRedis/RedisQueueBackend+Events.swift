@@ -94,7 +94,7 @@ extension RedisQueueBackend {
     }
 
     /// How long an id's watch outlives a wait on it that timed out, for the waiter's next wait.
-    static let watchLingerAfterTimeout: Duration = .seconds(1)
+    static let watchLingerAfterTimeout: Duration = .seconds(5)
 
     /// Stops watching `id` after ``watchLingerAfterTimeout`` unless it is waited on again by then. A follower
     /// whose wait ran out waits again at once; its watch (and with it what the cache knows about the id) stays in
@@ -160,10 +160,11 @@ extension RedisQueueBackend {
         // may drop the new subscription after confirming it). The final response ends the watch.
         let deliver: @Sendable (RedisWakeMessage) -> Void = { message in
             switch message {
-            case .response(let response):
-                cache.forget(response.correlationID)
-                waiters.wakeAll(response.correlationID)
-                stop.channel?.stopWatching(response.correlationID, answered: false)
+            case .response(let stored):
+                let id = stored.response.correlationID
+                cache.forget(id)
+                waiters.wakeAll(id)
+                stop.channel?.stopWatching(id, answered: false)
             case .events(let id, let batch):
                 // An announcement too large to carry its events leaves the cache behind the log: forget the id,
                 // so nothing waits on what the cache does not know.

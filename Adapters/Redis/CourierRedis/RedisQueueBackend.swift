@@ -109,7 +109,7 @@ public final class RedisQueueBackend: QueueBackend {
         let commands = self.commands
         let settle = RedisSettle(waiters: waiters)
         let deliver: @Sendable (RedisWakeMessage) -> Void = { message in
-            if case .response(let response) = message { settle.resolve(response) }
+            if case .response(let stored) = message { settle.resolve(stored) }
         }
         let fallback = options.fallbackCheckInterval
         let reconnected: @Sendable () -> Void = {
@@ -223,6 +223,24 @@ public final class RedisQueueBackend: QueueBackend {
     /// Waits for a response without polling. See ``QueueBackend/subscribe(to:timeout:)``.
     /// - Throws: ``CourierError`` with code `timedOut`, `backendUnavailable` or `shutDown`; `CancellationError`.
     public func subscribe(to correlationID: CorrelationID, timeout: Duration) async throws -> QueueResponse {
+        try await waitForResponse(correlationID, timeout: timeout).response
+    }
+
+    /// Waits for a response without polling and takes its status report from the wake-up, which carries it; a
+    /// response already stored when the wait began is read alone, and its report is then read too. See
+    /// ``QueueBackend/subscribeWithStatusReport(to:timeout:)``.
+    /// - Throws: ``CourierError`` with code `timedOut`, `backendUnavailable` or `shutDown`; `CancellationError`.
+    public func subscribeWithStatusReport(
+        to correlationID: CorrelationID, timeout: Duration
+    ) async throws -> FinishedRequest {
+        let stored = try await waitForResponse(correlationID, timeout: timeout)
+        if let report = stored.report { return FinishedRequest(response: stored.response, report: report) }
+        return FinishedRequest(response: stored.response, reportRead: try await statusReport(of: correlationID))
+    }
+
+    /// Waits for the response to `correlationID` (and its report, when the wake-up brings it).
+    private func waitForResponse(_ correlationID: CorrelationID, timeout: Duration) async throws -> RedisStoredResponse
+    {
         try checkOpen()
         let token = waiters.makeToken()
         let (waiters, channel) = (self.waiters, self.channel)
@@ -264,7 +282,9 @@ public final class RedisQueueBackend: QueueBackend {
         var retry = Duration.milliseconds(50)
         while true {
             do {
-                if let response = try await channel.startWatching(id, for: time), waiters.resolve(response) {
+                if let response = try await channel.startWatching(id, for: time),
+                    waiters.resolve(RedisStoredResponse(response))
+                {
                     channel.stopWatching(id, answered: true)
                     return
                 }
@@ -292,7 +312,7 @@ public final class RedisQueueBackend: QueueBackend {
         for start in stride(from: 0, to: ids.count, by: 500) {
             let batch = Array(ids[start..<min(start + 500, ids.count)])
             guard let responses = try? await store.responses(batch, on: commands) else { return }
-            for response in responses { settle.resolve(response) }
+            for response in responses { settle.resolve(RedisStoredResponse(response)) }
         }
     }
 
@@ -406,9 +426,9 @@ final class RedisSettle: Sendable {
 
     init(waiters: RedisWaiters) { self.waiters = waiters }
 
-    func resolve(_ response: QueueResponse) {
-        if waiters.resolve(response) {
-            channel.withLock { $0 }?.stopWatching(response.correlationID, answered: true)
+    func resolve(_ stored: RedisStoredResponse) {
+        if waiters.resolve(stored) {
+            channel.withLock { $0 }?.stopWatching(stored.response.correlationID, answered: true)
         }
     }
 }

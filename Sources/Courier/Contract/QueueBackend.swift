@@ -71,6 +71,13 @@ public protocol QueueBackend: Sendable {
     ///   throws leaves nothing behind (no continuation, subscription or connection).
     func subscribe(to correlationID: CorrelationID, timeout: Duration) async throws -> QueueResponse
 
+    /// Waits for the response to an id as ``subscribe(to:timeout:)`` does, and returns it with the request's status
+    /// report as it stands once answered: the report ``statusReport(of:)`` gives then, for a caller that shows
+    /// both (an HTTP gateway's submit-and-wait). The default implementation subscribes, then reads the report; an
+    /// adapter may take both from the wake-up and save that read. Kit case: G10.
+    /// - Throws: As ``subscribe(to:timeout:)`` and ``statusReport(of:)``.
+    func subscribeWithStatusReport(to correlationID: CorrelationID, timeout: Duration) async throws -> FinishedRequest
+
     /// Reports where a request is in its life.
     /// - Throws: ``CourierError`` with code ``CourierError/Code/backendUnavailable`` or
     ///   ``CourierError/Code/shutDown``.

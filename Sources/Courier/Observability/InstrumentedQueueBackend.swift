@@ -143,6 +143,14 @@ public final class InstrumentedQueueBackend: QueueBackend {
         try await base.subscribe(to: correlationID, timeout: timeout)
     }
 
+    /// Passes through. See ``QueueBackend/subscribeWithStatusReport(to:timeout:)``.
+    /// - Throws: As the wrapped backend.
+    public func subscribeWithStatusReport(
+        to correlationID: CorrelationID, timeout: Duration
+    ) async throws -> FinishedRequest {
+        try await base.subscribeWithStatusReport(to: correlationID, timeout: timeout)
+    }
+
     /// Passes through. See ``QueueBackend/appendEvents(_:holding:)``.
     /// - Throws: As the wrapped backend.
     @discardableResult

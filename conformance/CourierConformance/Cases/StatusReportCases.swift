@@ -178,6 +178,33 @@ extension Conformance {
                 try await backend.publishRequest(QueueRequest(payload: Data(), fingerprint: ""))
             }
         },
+        ConformanceCase("G10", "subscribeWithStatusReportAgreesWithTheStatusReport") { c in
+            let backend = try await c.backend(c.holdingConfiguration())
+            let request = try await c.publish(backend, "G10")
+            let id = request.correlationID
+            // Waiting before the answer (the wake-up may bring the report), then after it (a stored response).
+            let limit = c.timing.scaled(.seconds(10))
+            let waiting = Task { try await backend.subscribeWithStatusReport(to: id, timeout: limit) }
+            try await Task.sleep(for: c.timing.scaled(c.timing.wakeBound))
+            let delivery = try await c.claim(backend, rule: "G10")
+            if backend.capabilities.contains(.eventStreams) {
+                let progress = RequestProgress(fraction: 0.5, message: "half way", counter: 2)
+                try await backend.appendEvents([.progress(progress), .text("partial")], holding: delivery.lease)
+            }
+            try await c.answer(backend, delivery)
+            let woken = try await waiting.value
+            let report = try await c.report(backend, id, expecting: .finished(.completed), rule: "G10")
+            try c.expect(
+                woken.response.payload == request.payload && woken.response.status == .completed,
+                "subscribe with status report", "woken with \(woken.response)")
+            try c.expect(
+                woken.report == report, "subscribe with status report",
+                "woken with the report \(woken.report), but the status report says \(report)")
+            let later = try await backend.subscribeWithStatusReport(to: id, timeout: limit)
+            try c.expect(
+                later.response == woken.response && later.report == report, "subscribe with status report",
+                "once answered it gives \(later.report), but the status report says \(report)")
+        },
     ]
 }
 

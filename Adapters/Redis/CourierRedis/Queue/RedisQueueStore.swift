@@ -203,19 +203,31 @@ struct RedisQueueStore: Sendable {
             if parts.first == "unknown" { return .unknown }
             throw CourierError(.storageFailure, "unexpected reply to a status report: \(parts)")
         }
-        let state: RequestState
-        var finishedAt: Date?
         if parts[0] == "done" {
             // The stored response, then the request's timeline.
             let (response, timeline) = try RedisResponseCodec.decodeWithTimeline(reply[1].data ?? Data())
-            state = .finished(response.status)
-            finishedAt = response.finishedAt
             // Submitted, started, started attempt, fingerprint: parts 2 to 5, as for a live request.
             for (offset, value) in timeline.prefix(4).enumerated() { parts[2 + offset] = value }
-        } else {
-            let attempt = Int(parts[1]) ?? 1
-            state = parts[0] == "l" ? .running(attempt: attempt) : .pending(attempt: attempt)
+            return Self.report(.finished(response.status), finishedAt: response.finishedAt, parts)
         }
+        let attempt = Int(parts[1]) ?? 1
+        return Self.report(parts[0] == "l" ? .running(attempt: attempt) : .pending(attempt: attempt), parts)
+    }
+
+    /// The status report a response stored with its whole timeline says (see ``RedisResponseCodec``), or nil for
+    /// one stored without it: a waiter woken by the response needs no status report read.
+    static func finishedReport(_ response: QueueResponse, timeline: [String]) -> RequestStatusReport? {
+        guard timeline.count >= 9 else { return nil }
+        return report(
+            .finished(response.status), finishedAt: response.finishedAt, ["done", ""] + timeline.prefix(9))
+    }
+
+    /// A report from the status-report script's fields: 2 submitted, 3 started (server ms), 4 started attempt,
+    /// 5 fingerprint, 6 the event log's last update, 7 to 10 its progress (attempt, fraction, `=message`,
+    /// counter); each empty when unknown.
+    private static func report(
+        _ state: RequestState, finishedAt: Date? = nil, _ parts: [String]
+    ) -> RequestStatusReport {
         func date(_ index: Int) -> Date? { Double(parts[index]).map { Date(timeIntervalSince1970: $0 / 1000) } }
         let startedAttempt = Int(parts[4])
         var progress: RequestProgress?

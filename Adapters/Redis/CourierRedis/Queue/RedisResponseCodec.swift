@@ -33,10 +33,12 @@ enum RedisResponseCodec {
     }
 
     /// A stored response and the fields the store wrote after it: the request's submission, latest start (server
-    /// ms), that start's attempt and its fingerprint, each empty when unknown.
+    /// ms), that start's attempt and its fingerprint, then its event log's last update and progress (attempt,
+    /// fraction, `=message`, counter), each empty when unknown; responses stored before the last five were
+    /// written have only the first four.
     /// - Throws: ``CourierError`` with code ``CourierError/Code/decodingFailed`` for bytes this codec did not make.
     static func decodeWithTimeline(_ data: Data) throws(CourierError) -> (response: QueueResponse, timeline: [String]) {
-        let fields = netstrings(in: data, upTo: 12)
+        let fields = netstrings(in: data, upTo: 17)
         guard fields.count >= 8, fields[0] == Data("1".utf8) else {
             throw CourierError(.decodingFailed, "a stored response is not in Courier's format")
         }

@@ -137,11 +137,15 @@ struct RedisScripts: Sendable {
         end
         local function store(id, enc, ttl)
           -- The stored response carries, after its own fields, the request's submission, latest start, its attempt
-          -- and fingerprint: what a status report shows of a finished request. Waiters are sent the response alone.
+          -- and fingerprint, then its event log's last update and progress (attempt, fraction, message, counter):
+          -- the whole status report of a finished request, so that a waiter woken by it needs no second read.
           local key = p .. 'req:' .. id
           local r = redis.call('HMGET', key, 'sb', 'st', 'sa', 'e', 'fp', 'x')
-          redis.call('SET', p .. 'res:' .. id, enc .. ns(r[1] or '') .. ns(r[2] or '') .. ns(r[3] or '') .. ns(r[5] or ''),
-            'PX', ttl)
+          local l = {}
+          if r[4] then l = redis.call('HMGET', p .. 'evl:' .. id, 'u', 'pa', 'pf', 'pm', 'pc') end
+          local full = enc .. ns(r[1] or '') .. ns(r[2] or '') .. ns(r[3] or '') .. ns(r[5] or '')
+            .. ns(l[1] or '') .. ns(l[2] or '') .. ns(l[3] or '') .. ns(l[4] or '') .. ns(l[5] or '')
+          redis.call('SET', p .. 'res:' .. id, full, 'PX', ttl)
           count_finished(id, status_of(enc), ttl)
           if r[4] then
             redis.call('PEXPIRE', p .. 'ev:' .. id, ttl)
@@ -152,7 +156,7 @@ struct RedisScripts: Sendable {
           redis.call('ZREM', p .. 'leases', id)
           redis.call('ZREM', p .. 'delayed', id)
           redis.call('ZREM', p .. 'deadlines', id)
-          notify(id, enc, ttl)
+          notify(id, full, ttl)
         end
         -- A request going back to the queue keeps its deadline: past it, it is timed out instead (returns true);
         -- before it, the deadline is watched again (a claim stops watching it).

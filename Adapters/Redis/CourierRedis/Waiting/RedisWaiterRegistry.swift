@@ -104,9 +104,9 @@ final class RedisWaiterRegistry<Value: Sendable>: Sendable {
 }
 
 /// The tasks waiting for responses.
-typealias RedisWaiters = RedisWaiterRegistry<QueueResponse>
+typealias RedisWaiters = RedisWaiterRegistry<RedisStoredResponse>
 
-extension RedisWaiterRegistry where Value == QueueResponse {
+extension RedisWaiterRegistry where Value == RedisStoredResponse {
     /// Ends one waiter with `error`. Returns true when it was the last one on its id.
     @discardableResult
     func remove(_ id: CorrelationID, token: UInt64, with error: any Error) -> Bool {
@@ -115,7 +115,9 @@ extension RedisWaiterRegistry where Value == QueueResponse {
 
     /// Resumes every waiter on the response's id. Returns false when nobody was waiting.
     @discardableResult
-    func resolve(_ response: QueueResponse) -> Bool { finishAll(response.correlationID, with: .success(response)) }
+    func resolve(_ stored: RedisStoredResponse) -> Bool {
+        finishAll(stored.response.correlationID, with: .success(stored))
+    }
 
     /// Fails every waiter on `id`. Returns false when nobody was waiting.
     @discardableResult

@@ -35,7 +35,7 @@ protocol RedisWakeChannel: Sendable {
 /// What a wake channel hears about a watched id: its final response, or that its event log grew (with the new
 /// events when the append was small enough to carry them).
 enum RedisWakeMessage: Sendable {
-    case response(QueueResponse)
+    case response(RedisStoredResponse)
     case events(CorrelationID, RedisEventBatch?)
 
     /// Decodes a published or pushed message: `E<id>` announces new events, `E<id>\n<batch>` carries them too,
@@ -51,7 +51,21 @@ enum RedisWakeMessage: Sendable {
             // Batch bytes this process cannot read still announce that the log grew.
             return .events(id, try? RedisEventBatch(Data(rest[(newline + 1)...])))
         }
-        return .response(try RedisResponseCodec.decode(data))
+        let (response, timeline) = try RedisResponseCodec.decodeWithTimeline(data)
+        return .response(
+            RedisStoredResponse(response, report: RedisQueueStore.finishedReport(response, timeline: timeline)))
+    }
+}
+
+/// A response as a waiter receives it: with the request's status report when the stored form carried the whole
+/// timeline (a wake-up), without it when read by a plain read (the report is then read when asked for).
+struct RedisStoredResponse: Sendable {
+    var response: QueueResponse
+    var report: RequestStatusReport?
+
+    init(_ response: QueueResponse, report: RequestStatusReport? = nil) {
+        self.response = response
+        self.report = report
     }
 }
 
