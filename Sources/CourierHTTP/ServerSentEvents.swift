@@ -8,7 +8,6 @@ import ServiceLifecycle
 /// status route) that ends the stream. A client that reconnects with `Last-Event-ID: N` gets exactly the events
 /// after N. A stream with no event for a heartbeat interval carries a `: heartbeat` comment.
 enum ServerSentEvents {
-    /// The text of one element.
     /// The text of one element; `report` is the task's status report for the final result (attempt, progress and
     /// times), when it could be read.
     static func frame(
