@@ -24,6 +24,16 @@ struct RedisEventTests {
         return (backend, client, request, try #require(try await consumer.next()))
     }
 
+    /// Returns once `client` has sent nothing for half a second (a reader has set up its wait).
+    static func untilQuiet(_ client: RedisQueueBackend) async throws {
+        var settled = client.commandsSent
+        try await eventually {
+            try await Task.sleep(for: .milliseconds(500))
+            defer { settled = client.commandsSent }
+            return client.commandsSent == settled
+        }
+    }
+
     @Test(arguments: RedisWakeMode.allCases)
     func eventKeysGoWithTheirResponseAndIdleReadersSendNothing(_ mode: RedisWakeMode) async throws {
         let server = try await RedisTestServer.shared()
@@ -53,12 +63,7 @@ struct RedisEventTests {
         try await eventually { client.activeWaits >= 2 }
         // Once the reader has set up its wait (the count stops moving), it sends nothing while nothing happens;
         // redis-list's one reply-list BLMPOP per 5 s per process may fall in the window.
-        var settled = client.commandsSent
-        try await eventually {
-            try await Task.sleep(for: .milliseconds(500))
-            defer { settled = client.commandsSent }
-            return client.commandsSent == settled
-        }
+        try await Self.untilQuiet(client)
         let before = client.commandsSent
         try await Task.sleep(for: .seconds(1))
         let sent = client.commandsSent - before
@@ -164,12 +169,7 @@ struct RedisEventTests {
         }
         try await eventually { received.withLock { $0 } == ["first"] && idles.load(ordering: .relaxed) >= 2 }
         // Once the watch is in place (on a loaded machine a few slices may run out before it is), the count stops.
-        var settled = client.commandsSent
-        try await eventually {
-            try await Task.sleep(for: .milliseconds(500))
-            defer { settled = client.commandsSent }
-            return client.commandsSent == settled
-        }
+        try await Self.untilQuiet(client)
         let before = client.commandsSent
         let idlesBefore = idles.load(ordering: .relaxed)
         try await Task.sleep(for: .seconds(2))
