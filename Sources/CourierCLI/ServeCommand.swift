@@ -22,8 +22,9 @@ struct ServeCommand: AsyncParsableCommand {
             COURIER_HTTP_HEARTBEAT_SECONDS (default 15) is the longest an event stream goes without a write (a comment when idle); \
             COURIER_HTTP_RATE_LIMIT (requests a second per client, by token or address; default none) answers 429 with \
             Retry-After beyond it, COURIER_HTTP_RATE_BURST (default one second's worth) sets the burst. With --handler, a worker \
-            runs in the same process (the way to use QUEUE_TYPE=memory). SIGTERM or SIGINT stops accepting, ends \
-            event streams (each at its next event or heartbeat) and long polls, and lets requests in flight finish. \(environmentNote)
+            runs in the same process (the way to use QUEUE_TYPE=memory). SIGTERM or SIGINT stops accepting new \
+            connections and lets those open finish: an event stream ends at its next event or heartbeat, a long poll \
+            when its task finishes or its timeout (at most COURIER_HTTP_MAX_WAIT_SECONDS) passes. \(environmentNote)
             """)
 
     enum HandlerKind: String, ExpressibleByArgument, CaseIterable {
