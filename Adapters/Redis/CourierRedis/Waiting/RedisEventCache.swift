@@ -114,8 +114,8 @@ final class RedisEventCache: Sendable {
     /// follower that looks again after a wait ran out asks Redis nothing. Nil when the cache cannot tell.
     func caughtUpPage(_ id: CorrelationID, watched generation: UInt64, at position: UInt64) -> RequestEventPage? {
         state.withLock { state in
-            guard let log = state.logs[id], let coverage = log.coverage, coverage.generation == generation,
-                coverage.through <= position, log.last <= position, log.trimmedThrough <= position
+            guard let log = Self.coveredLog(id, in: state, watched: generation, from: position),
+                log.last <= position, log.trimmedThrough <= position
             else { return nil }
             return RequestEventPage(
                 events: [], trimmedThrough: log.trimmedThrough, lastSequence: log.last, finalResponse: nil)
@@ -141,12 +141,18 @@ final class RedisEventCache: Sendable {
     /// The newest sequence number announced for `id`, when a read covered `position` under the watch generation
     /// still in place (so nothing after `position` can have been missed); nil when the cache cannot tell.
     func newest(_ id: CorrelationID, watched generation: UInt64, from position: UInt64) -> UInt64? {
-        state.withLock { state in
-            guard let log = state.logs[id], let coverage = log.coverage, coverage.generation == generation,
-                coverage.through <= position
-            else { return nil }
-            return log.last
-        }
+        state.withLock { Self.coveredLog(id, in: $0, watched: generation, from: position)?.last }
+    }
+
+    /// `id`'s log when a read covered `position` under the watch generation still in place: every event after
+    /// `position` was announced on that watch, so the log holds or has seen it.
+    private static func coveredLog(
+        _ id: CorrelationID, in state: State, watched generation: UInt64, from position: UInt64
+    ) -> Log? {
+        guard let log = state.logs[id], let coverage = log.coverage, coverage.generation == generation,
+            coverage.through <= position
+        else { return nil }
+        return log
     }
 
     /// Forgets an id (its response arrived, or nobody follows it any more).
