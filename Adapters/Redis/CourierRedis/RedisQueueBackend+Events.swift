@@ -127,7 +127,7 @@ extension RedisQueueBackend {
                     eventWaiters.finish(id, token: token, with: .success(true))
                     return
                 }
-                if !eventWaiters.isWaiting(on: id) { stopWatchingSoon(id) }
+                if !eventWaiters.isWaiting(on: id) { eventChannel.stopWatching(id, answered: false) }
                 return
             }
             let page = try await readEventsFromRedis(of: id, after: sequence, limit: 0)
@@ -143,9 +143,10 @@ extension RedisQueueBackend {
                 eventChannel.stopWatching(id, answered: false)
             }
         }
-        // The waiter may have left while the watch was being set up (its wait ran out, or it was cancelled); then
-        // nothing else closes it.
-        if !eventWaiters.isWaiting(on: id) { stopWatchingSoon(id) }
+        // The waiter may have left while the watch was being set up; then nothing else closes it. At once: only a
+        // wait that ran out on a watch already in place lingers (the follower's next wait finds it), and a watch
+        // left open here after the final response would hold its subscription for nothing.
+        if !eventWaiters.isWaiting(on: id) { eventChannel.stopWatching(id, answered: false) }
     }
 
     /// A wake channel of the backend's mode whose every message (a response or an event announcement) wakes the
