@@ -29,7 +29,7 @@ struct SQLiteQueueStore: Sendable {
             VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)
             """,
             [
-                queue, .text(id.rawValue), .blob(request.payload), .text(try encode(request.headers)),
+                queue, .text(id.rawValue), .blob(request.payload), .text(encode(request.headers)),
                 .real(request.createdAt.timeIntervalSinceReferenceDate),
                 request.deadline.map { .real($0.timeIntervalSince1970) } ?? .null,
                 request.deadline.map { .real($0.timeIntervalSinceReferenceDate) } ?? .null, .real(now), .real(now),
@@ -252,7 +252,7 @@ struct SQLiteQueueStore: Sendable {
             [
                 queue, id, .text(response.status.rawValue), .blob(response.payload),
                 response.error.map { .text($0) } ?? .null,
-                .text(try encode(response.headers)), .real(response.finishedAt.timeIntervalSinceReferenceDate),
+                .text(encode(response.headers)), .real(response.finishedAt.timeIntervalSinceReferenceDate),
                 .real(time + configuration.responseTTL.inSeconds), request?[0] ?? .null, request?[1] ?? .null,
                 request?[2] ?? .null, .real(time), request?[3] ?? .null,
             ])
@@ -312,18 +312,11 @@ struct SQLiteQueueStore: Sendable {
 
     // MARK: Encoding
 
-    // Most requests carry no headers: skip JSON for them, both ways (the stored text is the same "{}").
-    private func encode(_ headers: [String: String]) throws -> String {
-        if headers.isEmpty { return "{}" }
-        return String(decoding: try JSONEncoder().encode(headers), as: UTF8.self)
+    private func encode(_ headers: [String: String]) -> String {
+        String(decoding: HeaderFieldsJSON.encode(headers), as: UTF8.self)
     }
 
     private func decode(_ text: String?) throws -> [String: String] {
-        guard let text, !text.isEmpty, text != "{}" else { return [:] }
-        do {
-            return try JSONDecoder().decode([String: String].self, from: Data(text.utf8))
-        } catch {
-            throw CourierError(.decodingFailed, "stored headers are not valid JSON: \(error)")
-        }
+        try HeaderFieldsJSON.decode(Data((text ?? "").utf8))
     }
 }

@@ -21,7 +21,7 @@ struct RedisQueueStore: Sendable {
     // MARK: Requests
 
     func publish(_ request: QueueRequest, on connection: RedisConnection) async throws {
-        let headers = try JSONEncoder().encode(request.headers)
+        let headers = HeaderFieldsJSON.encode(request.headers)
         let deadline = request.deadline
         let reply = try await run(
             scripts.publish, connection,
@@ -69,7 +69,7 @@ struct RedisQueueStore: Sendable {
             let id = try CorrelationID(idText)
             let headers: [String: String]
             do {
-                headers = try JSONDecoder().decode([String: String].self, from: fields[2].data ?? Data("{}".utf8))
+                headers = try HeaderFieldsJSON.decode(fields[2].data ?? Data())
             } catch {
                 throw CourierError(.decodingFailed, "request \(id) has malformed headers in Redis")
             }
@@ -153,7 +153,7 @@ struct RedisQueueStore: Sendable {
         let reply = try await run(
             scripts.respond, connection,
             [
-                .string(response.correlationID.rawValue), .bytes(try RedisResponseCodec.encode(response)),
+                .string(response.correlationID.rawValue), .bytes(RedisResponseCodec.encode(response)),
                 .string(lease?.token ?? ""), .integer(ttlMilliseconds),
             ])
         let parts = reply.array ?? []

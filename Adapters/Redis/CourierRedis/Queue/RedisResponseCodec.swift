@@ -7,7 +7,7 @@ import Foundation
 /// JSON, finish time (seconds since 1970), payload. A stored response may carry more fields after these (the
 /// request's timeline, see ``decodeWithTimeline(_:)``); ``decode(_:)`` ignores them.
 enum RedisResponseCodec {
-    static func encode(_ response: QueueResponse) throws -> Data {
+    static func encode(_ response: QueueResponse) -> Data {
         var out = Data()
         out.reserveCapacity(response.payload.count + 128)
         func field(_ bytes: some Collection<UInt8>) {
@@ -21,7 +21,7 @@ enum RedisResponseCodec {
         field(response.correlationID.rawValue.utf8)
         field((response.error == nil ? "0" : "1").utf8)
         field((response.error ?? "").utf8)
-        field(response.headers.isEmpty ? Data("{}".utf8) : try JSONEncoder().encode(response.headers))
+        field(HeaderFieldsJSON.encode(response.headers))
         field(String(format: "%.6f", response.finishedAt.timeIntervalSince1970).utf8)
         field(response.payload)
         return out
@@ -45,9 +45,7 @@ enum RedisResponseCodec {
         func text(_ field: Data) -> String { String(decoding: field, as: UTF8.self) }
         let headers: [String: String]
         do {
-            headers =
-                fields[5].elementsEqual("{}".utf8)
-                ? [:] : try JSONDecoder().decode([String: String].self, from: fields[5])
+            headers = try HeaderFieldsJSON.decode(fields[5])
         } catch {
             throw CourierError(.decodingFailed, "a stored response has malformed headers")
         }
@@ -61,18 +59,29 @@ enum RedisResponseCodec {
         return (response, fields.dropFirst(8).map(text))
     }
 
-    /// The leading netstrings of `data`, at most `limit`; stops at the first bytes that are not one.
+    /// The leading netstrings of `data`, at most `limit`; stops at the first bytes that are not one (a length
+    /// that is not 1 to 18 decimal digits, or a field not followed by `,`).
     static func netstrings(in data: Data, upTo limit: Int = .max) -> [Data] {
-        var fields: [Data] = []
-        var index = data.startIndex
-        while index < data.endIndex, fields.count < limit {
-            guard let colon = data[index...].firstIndex(of: UInt8(ascii: ":")),
-                let length = Int(String(decoding: data[index..<colon], as: UTF8.self)), length >= 0,
-                colon + 1 + length < data.endIndex, data[colon + 1 + length] == UInt8(ascii: ",")
-            else { break }
-            fields.append(data[(colon + 1)..<(colon + 1 + length)])
-            index = colon + 2 + length
+        // Offsets found over the raw bytes: slicing `Data` byte by byte to find them cost a gateway 3 % of its CPU.
+        var ranges: [Range<Int>] = []
+        data.withUnsafeBytes { bytes in
+            var index = 0
+            while index < bytes.count, ranges.count < limit {
+                var length = 0
+                var digits = 0
+                while index + digits < bytes.count, digits <= 18, (0x30...0x39).contains(bytes[index + digits]) {
+                    length = length &* 10 &+ Int(bytes[index + digits] - 0x30)  // 19 digits wrap, then are refused
+                    digits += 1
+                }
+                let start = index + digits + 1
+                guard (1...18).contains(digits), start - 1 < bytes.count, bytes[start - 1] == UInt8(ascii: ":"),
+                    length < bytes.count - start, bytes[start + length] == UInt8(ascii: ",")
+                else { break }
+                ranges.append(start..<(start + length))
+                index = start + length + 1
+            }
         }
-        return fields
+        let base = data.startIndex
+        return ranges.map { data[(base + $0.lowerBound)..<(base + $0.upperBound)] }
     }
 }
