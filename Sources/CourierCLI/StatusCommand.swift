@@ -29,7 +29,7 @@ struct StatusCommand: AsyncParsableCommand {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .custom { date, encoder in
             var container = encoder.singleValueContainer()
-            try container.encode(date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)))
+            try container.encode(ISO8601Timestamp.string(date))
         }
         let text = String(decoding: try encoder.encode(StatusReportJSON(id: correlationID, report)), as: UTF8.self)
         try StandardOutput.line(text)

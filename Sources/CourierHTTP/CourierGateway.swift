@@ -98,9 +98,7 @@ public struct CourierGateway: Sendable {
         var headers: [String: String] = [:]
         if let type = request.headers[.contentType] {
             headers["content-type"] = type
-            if type.lowercased().hasPrefix("application/json"),
-                (try? JSONSerialization.jsonObject(with: payload, options: [.fragmentsAllowed])) == nil
-            {
+            if type.lowercased().hasPrefix("application/json"), !JSONSyntax.isValid(payload) {
                 throw GatewayError(.badRequest, code: "bad_json", "the body is sent as JSON but is not valid JSON")
             }
         }

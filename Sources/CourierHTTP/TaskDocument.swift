@@ -48,7 +48,7 @@ enum TaskDocument {
             }
             if let error = response.error { object.set("error", error) }
         }
-        object.set("links", links(id))
+        object.set("links", json: links(id))
         return object
     }
 
@@ -61,18 +61,19 @@ enum TaskDocument {
         return fields
     }
 
-    static func links(_ id: CorrelationID) -> JSONObject {
+    /// `{"status", "wait", "events", "cancel"}`: the task's routes, as JSON text.
+    static func links(_ id: CorrelationID) -> String {
         let raw = id.rawValue
         // Ids of letters, digits, '-', '_' and '.' (all generated ones) need no encoding.
         let unreserved = raw.utf8.allSatisfy {
             (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) || $0 == 0x2D
                 || $0 == 0x5F || $0 == 0x2E
         }
-        let base =
-            "/v1/tasks/" + (unreserved ? raw : raw.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? "")
-        var links = JSONObject()
-        for name in ["status", "wait", "events", "cancel"] { links.set(name, base + "/" + name) }
-        return links
+        let path = unreserved ? raw : raw.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? ""
+        // A percent-encoded path has no character JSON must escape.
+        let base = "/v1/tasks/" + path + "/"
+        return #"{"status":""# + base + #"status","wait":""# + base + #"wait","events":""# + base
+            + #"events","cancel":""# + base + #"cancel"}"#
     }
 
     enum Result {
@@ -87,17 +88,13 @@ enum TaskDocument {
         guard let text = String(validating: payload, as: UTF8.self) else {
             return .base64(payload.base64EncodedString())
         }
-        if !text.hasPrefix("\u{FEFF}"),
-            (try? JSONSerialization.jsonObject(with: payload, options: [.fragmentsAllowed])) != nil
-        {
+        if !text.hasPrefix("\u{FEFF}"), JSONSyntax.isValid(payload) {
             return .json(text)
         }
         return .json(JSONObject.quoted(text))
     }
 
-    static func timestamp(_ date: Date) -> String {
-        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
-    }
+    static func timestamp(_ date: Date) -> String { ISO8601Timestamp.string(date) }
 
     /// A JSON answer with `status`.
     static func response(_ object: JSONObject, status: HTTPResponse.Status = .ok) -> Response {

@@ -1,3 +1,4 @@
+import Courier
 import Foundation
 import Testing
 
@@ -21,6 +22,20 @@ struct JSONObjectTests {
             #expect(parsed["text"] as? String == text)
             #expect(parsed["number"] as? Double == 0.25)
             #expect(parsed["whole"] as? Int == 3)
+        }
+    }
+
+    @Test func aTasksLinksAreJSONWhoseRoutesNameItsIdWhateverItHolds() throws {
+        for raw in ["01HZX-abc_1.2", #"quote"and\backslash"#, "slash/percent%20colon:", "~!$&'()*+,;=@"] {
+            let id = try CorrelationID(raw)
+            let links = try #require(
+                try JSONSerialization.jsonObject(with: Data(TaskDocument.links(id).utf8)) as? [String: String])
+            #expect(links.keys.sorted() == ["cancel", "events", "status", "wait"])
+            for (name, path) in links {
+                #expect(path.hasPrefix("/v1/tasks/") && path.hasSuffix("/" + name))
+                let encoded = path.dropFirst("/v1/tasks/".count).dropLast(name.count + 1)
+                #expect(encoded.removingPercentEncoding == raw, "\(path)")
+            }
         }
     }
 
