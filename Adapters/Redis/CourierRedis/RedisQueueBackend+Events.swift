@@ -136,7 +136,14 @@ extension RedisQueueBackend {
                     eventChannel.stopWatching(id, answered: false)
                 }
             } else if (page?.lastSequence ?? 0) > sequence {
-                eventWaiters.finish(id, token: token, with: .success(true))  // keep watching, as for announcements
+                // Keep watching, as after an announcement: the reader waits again at once, and stopping here
+                // would cost it a SUBSCRIBE and a read on its next wait, and under load on every chunk after (the
+                // reader is busy with this one when the check below runs). A reader that never waits again loses
+                // the watch after the linger. A waiter that left meanwhile (cancelled) is handled below.
+                if eventWaiters.finish(id, token: token, with: .success(true)) {
+                    stopWatchingSoon(id)
+                    return
+                }
             }
         } catch {
             if eventWaiters.finish(id, token: token, with: .failure(error)) {
