@@ -62,47 +62,36 @@ enum JSONSyntax {
         }
 
         private mutating func object(depth: Int) -> Bool {
-            index += 1
-            skipWhitespace()
-            if current == UInt8(ascii: "}") {
-                index += 1
-                return true
-            }
-            while true {
-                guard current == UInt8(ascii: "\""), string() else { return false }
-                skipWhitespace()
-                guard current == UInt8(ascii: ":") else { return false }
-                index += 1
-                skipWhitespace()
-                guard value(depth: depth) else { return false }
-                skipWhitespace()
-                switch current {
-                case UInt8(ascii: ","):
-                    index += 1
-                    skipWhitespace()
-                case UInt8(ascii: "}"):
-                    index += 1
-                    return true
-                default: return false
-                }
+            elements(closedBy: UInt8(ascii: "}")) { scanner in
+                guard scanner.current == UInt8(ascii: "\""), scanner.string() else { return false }
+                scanner.skipWhitespace()
+                guard scanner.current == UInt8(ascii: ":") else { return false }
+                scanner.index += 1
+                scanner.skipWhitespace()
+                return scanner.value(depth: depth)
             }
         }
 
         private mutating func array(depth: Int) -> Bool {
+            elements(closedBy: UInt8(ascii: "]")) { $0.value(depth: depth) }
+        }
+
+        /// From an opening bracket to its `closing` one: elements, each read by `element`, separated by commas.
+        private mutating func elements(closedBy closing: UInt8, _ element: (inout Scanner) -> Bool) -> Bool {
             index += 1
             skipWhitespace()
-            if current == UInt8(ascii: "]") {
+            if current == closing {
                 index += 1
                 return true
             }
             while true {
-                guard value(depth: depth) else { return false }
+                guard element(&self) else { return false }
                 skipWhitespace()
                 switch current {
                 case UInt8(ascii: ","):
                     index += 1
                     skipWhitespace()
-                case UInt8(ascii: "]"):
+                case closing:
                     index += 1
                     return true
                 default: return false
