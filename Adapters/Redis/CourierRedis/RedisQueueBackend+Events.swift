@@ -93,15 +93,17 @@ extension RedisQueueBackend {
         }
     }
 
-    /// How long an id's watch outlives a wait on it that timed out, for the waiter's next wait.
-    static let watchLingerAfterTimeout: Duration = .seconds(5)
+    /// How long an id's watch outlives a wait on it that timed out, or that its own setup answered, for the
+    /// waiter's next wait.
+    static let watchLinger: Duration = .seconds(5)
 
-    /// Stops watching `id` after ``watchLingerAfterTimeout`` unless it is waited on again by then. A follower
-    /// whose wait ran out waits again at once; its watch (and with it what the cache knows about the id) stays in
-    /// place for that wait, so an idle follower sends nothing per wait slice: no UNSUBSCRIBE, SUBSCRIBE or read.
+    /// Stops watching `id` after ``watchLinger`` unless it is waited on again by then. A follower whose wait ran
+    /// out, or was answered by the read that set up its watch, waits again at once; its watch (and with it what
+    /// the cache knows about the id) stays in place for that wait, so it sends nothing for it: no UNSUBSCRIBE,
+    /// SUBSCRIBE or read.
     private func stopWatchingSoon(_ id: CorrelationID) {
         let channel = eventChannel
-        _ = eventWaiters.timeouts.schedule(after: Self.watchLingerAfterTimeout) {
+        _ = eventWaiters.timeouts.schedule(after: Self.watchLinger) {
             channel.stopWatching(id, answered: false)  // does nothing while the id is waited on
         }
     }
