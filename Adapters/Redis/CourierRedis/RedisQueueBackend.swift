@@ -226,8 +226,9 @@ public final class RedisQueueBackend: QueueBackend {
         try await waitForResponse(correlationID, timeout: timeout).response
     }
 
-    /// Waits for a response without polling and takes its status report from the wake-up, which carries it; a
-    /// response already stored when the wait began is read alone, and its report is then read too. See
+    /// Waits for a response without polling and takes its status report from the wake-up or from the read that
+    /// found it already stored, which both carry it (a response stored by an older version is read with its
+    /// report read after it). See
     /// ``QueueBackend/subscribeWithStatusReport(to:timeout:)``.
     /// - Throws: ``CourierError`` with code `timedOut`, `backendUnavailable` or `shutDown`; `CancellationError`.
     public func subscribeWithStatusReport(
@@ -282,9 +283,7 @@ public final class RedisQueueBackend: QueueBackend {
         var retry = Duration.milliseconds(50)
         while true {
             do {
-                if let response = try await channel.startWatching(id, for: time),
-                    waiters.resolve(RedisStoredResponse(response))
-                {
+                if let stored = try await channel.startWatching(id, for: time), waiters.resolve(stored) {
                     channel.stopWatching(id, answered: true)
                     return
                 }
@@ -311,8 +310,8 @@ public final class RedisQueueBackend: QueueBackend {
     ) async {
         for start in stride(from: 0, to: ids.count, by: 500) {
             let batch = Array(ids[start..<min(start + 500, ids.count)])
-            guard let responses = try? await store.responses(batch, on: commands) else { return }
-            for response in responses { settle.resolve(RedisStoredResponse(response)) }
+            guard let found = try? await store.storedResponses(batch, on: commands) else { return }
+            for stored in found { settle.resolve(stored) }
         }
     }
 

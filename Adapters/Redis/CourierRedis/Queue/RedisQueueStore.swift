@@ -171,16 +171,27 @@ struct RedisQueueStore: Sendable {
     }
 
     func response(_ id: CorrelationID, on connection: RedisConnection) async throws -> QueueResponse? {
-        let reply = try await connection.send(RedisCommand(["GET", .string(keys.response(id))]))
-        if case .error(let message) = reply { throw CourierError(.storageFailure, "GET failed: \(message)") }
-        return try reply.data.map { try RedisResponseCodec.decode($0) }
+        try await storedResponse(id, on: connection)?.response
     }
 
-    /// The stored responses among `ids` (one `MGET`).
-    func responses(_ ids: [CorrelationID], on connection: RedisConnection) async throws -> [QueueResponse] {
+    /// The stored response with the status report its stored form carries (one `GET`).
+    func storedResponse(_ id: CorrelationID, on connection: RedisConnection) async throws -> RedisStoredResponse? {
+        let reply = try await connection.send(RedisCommand(["GET", .string(keys.response(id))]))
+        if case .error(let message) = reply { throw CourierError(.storageFailure, "GET failed: \(message)") }
+        return try reply.data.map(Self.stored)
+    }
+
+    /// A stored form as a waiter receives it: the response, with its report when the form carries the timeline.
+    static func stored(_ data: Data) throws(CourierError) -> RedisStoredResponse {
+        let (response, timeline) = try RedisResponseCodec.decodeWithTimeline(data)
+        return RedisStoredResponse(response, report: finishedReport(response, timeline: timeline))
+    }
+
+    /// The stored responses among `ids`, each with the report its stored form carries (one `MGET`).
+    func storedResponses(_ ids: [CorrelationID], on connection: RedisConnection) async throws -> [RedisStoredResponse] {
         if ids.isEmpty { return [] }
         let reply = try await connection.send(RedisCommand(["MGET"] + ids.map { .string(keys.response($0)) }))
-        return (reply.array ?? []).compactMap { $0.data.flatMap { try? RedisResponseCodec.decode($0) } }
+        return (reply.array ?? []).compactMap { $0.data.flatMap { try? Self.stored($0) } }
     }
 
     // MARK: Status and cancel
@@ -254,15 +265,15 @@ struct RedisQueueStore: Sendable {
 
     // MARK: Reply lists (redis-list)
 
-    /// Returns the stored response, or registers `list` to receive it, atomically.
+    /// Returns the stored response (with its report), or registers `list` to receive it, atomically.
     func watch(
         _ id: CorrelationID, list: String, for time: Duration, on connection: RedisConnection
     ) async throws
-        -> QueueResponse?
+        -> RedisStoredResponse?
     {
         let reply = try await run(
             scripts.watch, connection,
             [.string(id.rawValue), .string(list), .integer(Int(time.inSeconds * 1000) + 1000)])
-        return try reply.data.map { try RedisResponseCodec.decode($0) }
+        return try reply.data.map(Self.stored)
     }
 }

@@ -98,11 +98,11 @@ final class RedisPubSubChannel: RedisWakeChannel {
         }
     }
 
-    func startWatching(_ id: CorrelationID, for time: Duration) async throws -> QueueResponse? {
+    func startWatching(_ id: CorrelationID, for time: Duration) async throws -> RedisStoredResponse? {
         let connection = try await subscriber.get()
         let channel = keys.channel(id)
         await subscribe(channel, on: connection)
-        return try await store.response(id, on: commands)
+        return try await store.storedResponse(id, on: commands)
     }
 
     func startWatchingEvents(_ id: CorrelationID, for time: Duration) async throws {

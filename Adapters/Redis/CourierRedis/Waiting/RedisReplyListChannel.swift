@@ -39,7 +39,7 @@ final class RedisReplyListChannel: RedisWakeChannel {
         }
     }
 
-    func startWatching(_ id: CorrelationID, for time: Duration) async throws -> QueueResponse? {
+    func startWatching(_ id: CorrelationID, for time: Duration) async throws -> RedisStoredResponse? {
         state.withLock { _ = $0.registered.insert(id) }
         startPopping()
         return try await store.watch(id, list: list, for: time, on: commands)

@@ -6,8 +6,9 @@ import Logging
 /// redis-pubsub differ (redis-streams wakes its waiters as redis-pubsub does).
 protocol RedisWakeChannel: Sendable {
     /// Starts listening for `id`, then checks for a response stored before listening began (closing the
-    /// published-before-subscribe race). Returns that response if there is one.
-    func startWatching(_ id: CorrelationID, for time: Duration) async throws -> QueueResponse?
+    /// published-before-subscribe race). Returns that response if there is one, with the status report its
+    /// stored form carries, so a waiter that finds it needs no second read for the report.
+    func startWatching(_ id: CorrelationID, for time: Duration) async throws -> RedisStoredResponse?
 
     /// Starts listening for `id` without looking for a stored response (an event reader reads the log, which
     /// carries it). Returns at once when the id is already watched and the watch is in place.
@@ -51,9 +52,7 @@ enum RedisWakeMessage: Sendable {
             // Batch bytes this process cannot read still announce that the log grew.
             return .events(id, try? RedisEventBatch(Data(rest[(newline + 1)...])))
         }
-        let (response, timeline) = try RedisResponseCodec.decodeWithTimeline(data)
-        return .response(
-            RedisStoredResponse(response, report: RedisQueueStore.finishedReport(response, timeline: timeline)))
+        return .response(try RedisQueueStore.stored(data))
     }
 }
 
