@@ -1,3 +1,4 @@
+import Courier
 import Foundation
 
 /// A JSON object that writes its fields in the order they were set, straight to text.
@@ -19,7 +20,7 @@ struct JSONObject: Sendable {
         }
     }
 
-    mutating func set(_ key: String, _ value: String) { set(key, json: Self.quoted(value)) }
+    mutating func set(_ key: String, _ value: String) { set(key, json: JSONString.quoted(value)) }
     mutating func set(_ key: String, _ value: Int) { set(key, json: String(value)) }
     mutating func set(_ key: String, _ value: UInt64) { set(key, json: String(value)) }
     mutating func set(_ key: String, _ value: Double) {
@@ -38,35 +39,9 @@ struct JSONObject: Sendable {
 
     /// The object as JSON text.
     var text: String {
-        "{" + fields.map { Self.quoted($0.key) + ":" + $0.json }.joined(separator: ",") + "}"
+        "{" + fields.map { JSONString.quoted($0.key) + ":" + $0.json }.joined(separator: ",") + "}"
     }
 
     /// The object as UTF-8 bytes.
     var data: Data { Data(text.utf8) }
-
-    /// `value` as a JSON string: quotes, backslashes and control characters escaped, everything else as is.
-    static func quoted(_ value: String) -> String {
-        // Most strings (ids, statuses, times) need no escaping: one pass over the bytes says so.
-        let plain = value.utf8.allSatisfy {
-            $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") && $0 != 0xE2
-        }
-        if plain { return "\"" + value + "\"" }
-        var out = "\""
-        out.reserveCapacity(value.utf8.count + 2)
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{0}"..."\u{1F}", "\u{2028}", "\u{2029}":
-                out +=
-                    "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
-                    + String(scalar.value, radix: 16)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
 }

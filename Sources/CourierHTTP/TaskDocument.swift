@@ -91,7 +91,7 @@ enum TaskDocument {
         if !text.hasPrefix("\u{FEFF}"), JSONSyntax.isValid(payload) {
             return .json(text)
         }
-        return .json(JSONObject.quoted(text))
+        return .json(JSONString.quoted(text))
     }
 
     static func timestamp(_ date: Date) -> String { ISO8601Timestamp.string(date) }

@@ -14,9 +14,9 @@ package enum HeaderFieldsJSON {
         out.append(UInt8(ascii: "{"))
         for (index, key) in headers.keys.sorted().enumerated() {
             if index > 0 { out.append(UInt8(ascii: ",")) }
-            appendQuoted(key, to: &out)
+            out.append(contentsOf: JSONString.quoted(key).utf8)
             out.append(UInt8(ascii: ":"))
-            appendQuoted(headers[key] ?? "", to: &out)
+            out.append(contentsOf: JSONString.quoted(headers[key] ?? "").utf8)
         }
         out.append(UInt8(ascii: "}"))
         return Data(out)
@@ -32,25 +32,5 @@ package enum HeaderFieldsJSON {
         } catch {
             throw CourierError(.decodingFailed, "stored headers are not a JSON object of strings")
         }
-    }
-
-    /// `value` as a JSON string: quotes, backslashes and control characters escaped, every other byte as is.
-    private static func appendQuoted(_ value: String, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        for byte in value.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"):
-                out.append(UInt8(ascii: "\\"))
-                out.append(byte)
-            case 0..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                out.append(contentsOf: Array("\\u00".utf8))
-                out.append(hex[Int(byte >> 4)])
-                out.append(hex[Int(byte & 0xF)])
-            default:
-                out.append(byte)
-            }
-        }
-        out.append(UInt8(ascii: "\""))
     }
 }

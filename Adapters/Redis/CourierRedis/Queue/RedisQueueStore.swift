@@ -171,14 +171,18 @@ struct RedisQueueStore: Sendable {
     }
 
     func response(_ id: CorrelationID, on connection: RedisConnection) async throws -> QueueResponse? {
-        try await storedResponse(id, on: connection)?.response
+        try await storedForm(id, on: connection).map(RedisResponseCodec.decode)
     }
 
     /// The stored response with the status report its stored form carries (one `GET`).
     func storedResponse(_ id: CorrelationID, on connection: RedisConnection) async throws -> RedisStoredResponse? {
+        try await storedForm(id, on: connection).map(Self.stored)
+    }
+
+    private func storedForm(_ id: CorrelationID, on connection: RedisConnection) async throws -> Data? {
         let reply = try await connection.send(RedisCommand(["GET", .string(keys.response(id))]))
         if case .error(let message) = reply { throw CourierError(.storageFailure, "GET failed: \(message)") }
-        return try reply.data.map(Self.stored)
+        return reply.data
     }
 
     /// A stored form as a waiter receives it: the response, with its report when the form carries the timeline.
