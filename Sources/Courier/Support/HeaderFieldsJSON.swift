@@ -12,11 +12,11 @@ package enum HeaderFieldsJSON {
         var out = [UInt8]()
         out.reserveCapacity(headers.reduce(2) { $0 + $1.key.utf8.count + $1.value.utf8.count + 6 })
         out.append(UInt8(ascii: "{"))
-        for (index, key) in headers.keys.sorted().enumerated() {
+        for (index, field) in headers.sorted(by: { $0.key < $1.key }).enumerated() {
             if index > 0 { out.append(UInt8(ascii: ",")) }
-            out.append(contentsOf: JSONString.quoted(key).utf8)
+            out.append(contentsOf: JSONString.quoted(field.key).utf8)
             out.append(UInt8(ascii: ":"))
-            out.append(contentsOf: JSONString.quoted(headers[key] ?? "").utf8)
+            out.append(contentsOf: JSONString.quoted(field.value).utf8)
         }
         out.append(UInt8(ascii: "}"))
         return Data(out)
