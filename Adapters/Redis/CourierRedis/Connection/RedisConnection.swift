@@ -126,17 +126,25 @@ final class RedisConnection: Sendable {
 
     private func sendOnce(_ command: RedisCommand, blockTime: Duration) async throws -> RedisValue {
         try await withCheckedThrowingContinuation { continuation in
-            enqueue(
-                Pending(command: command, completion: { continuation.resume(with: $0) }, blockTime: blockTime))
+            let pending = Pending(command: command, completion: { continuation.resume(with: $0) }, blockTime: blockTime)
+            if enqueue(pending) { signal() }
         }
     }
 
     /// Sends a command whose answer arrives as a pub/sub push, not as a reply (subscriber connections only).
     func sendWithoutReply(_ command: RedisCommand) {
+        if queueWithoutReply(command) { signal() }
+    }
+
+    /// Queues a command as ``sendWithoutReply(_:)`` does, but leaves waking the connection's thread to the caller:
+    /// when this returns true, the caller calls ``signal()``, after releasing any lock it holds. Commands go out in
+    /// the order they were queued.
+    func queueWithoutReply(_ command: RedisCommand) -> Bool {
         enqueue(Pending(command: command, completion: nil, blockTime: .zero))
     }
 
-    private func enqueue(_ pending: Pending) {
+    /// Queues a command; returns whether the thread must be woken for it (a failure is reported to its completion).
+    private func enqueue(_ pending: Pending) -> Bool {
         // The lock guards only the queue; the wake-up write happens outside it, so callers on the cooperative
         // pool never wait behind a system call.
         let outcome: Result<Bool, CourierError> = state.withLock { state in
@@ -155,8 +163,10 @@ final class RedisConnection: Sendable {
             return .success(true)
         }
         switch outcome {
-        case .success(let mustSignal): if mustSignal { signal() }
-        case .failure(let error): pending.completion?(.failure(error))
+        case .success(let mustSignal): return mustSignal
+        case .failure(let error):
+            pending.completion?(.failure(error))
+            return false
         }
     }
 

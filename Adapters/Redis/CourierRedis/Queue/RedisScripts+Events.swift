@@ -8,40 +8,64 @@ extension RedisScripts {
     /// reader following the log live gets it without reading it back.
     static let appendEventsBody = """
         local id = ARGV[1]
-        local existing = redis.call('GET', p .. 'res:' .. id)
-        if existing then return {'finished', status_of(existing)} end
-        if redis.call('HGET', p .. 'req:' .. id, 't') ~= ARGV[2] then return {'lost'} end
+        -- A request's hash and its response never exist together: the response is looked for only when the hash
+        -- does not hold this token.
+        if redis.call('HGET', p .. 'req:' .. id, 't') ~= ARGV[2] then
+          local existing = redis.call('GET', p .. 'res:' .. id)
+          if existing then return {'finished', status_of(existing)} end
+          return {'lost'}
+        end
         local count = tonumber(ARGV[6])
         local log = p .. 'evl:' .. id
-        if count == 0 then return {'ok', redis.call('HGET', log, 'l') or '0'} end
+        -- The log's delivery token (k), newest sequence number (l) and highest one trimmed away (t).
+        local state = redis.call('HMGET', log, 'k', 'l', 't')
+        if count == 0 then return {'ok', state[2] or '0'} end
         local now = now_ms()
-        local last = 0
+        local maxlen = tonumber(ARGV[3])
+        local maxlen_text = ARGV[3]
+        local last = tonumber(state[2] or '0')
+        local trimmed = state[3] or '0'
+        local stream = p .. 'ev:' .. id
         local batch, size = {}, 0
-        local function announce(seq, kind, n, d, f, c)
-          batch[#batch + 1] = ns(tostring(seq)) .. ns(kind) .. ns(n) .. ns(d) .. ns(f) .. ns(c)
+        -- Entry '<seq>-1' of the capped stream; the log's fields are written once, after the batch.
+        local function append(kind, n, d, f, c)
+          last = last + 1
+          redis.call('XADD', stream, 'MAXLEN', maxlen_text, last .. '-1',
+            'k', kind, 'n', n, 'd', d, 'f', f, 'c', c, 't', now_text())
+          if last > maxlen then trimmed = tostring(last - maxlen) end
+          batch[#batch + 1] = ns(tostring(last)) .. ns(kind) .. ns(n) .. ns(d) .. ns(f) .. ns(c)
           size = size + #d + #n + 32
         end
-        if redis.call('HGET', log, 'k') ~= ARGV[2] then
-          announce(append_event(id, 'attempt', '', '', '', ARGV[5], tonumber(ARGV[3]), now), 'attempt', '', '', '',
-            ARGV[5])
-          redis.call('HSET', log, 'k', ARGV[2])
+        local fields = {log}
+        local function set(name, value)
+          fields[#fields + 1] = name
+          fields[#fields + 1] = value
+        end
+        if state[1] ~= ARGV[2] then
+          -- The first append of this delivery starts with its attempt boundary.
+          append('attempt', '', '', '', ARGV[5])
+          set('k', ARGV[2])
           redis.call('HSET', p .. 'req:' .. id, 'e', '1')
         end
         local progress = nil
         for i = 0, count - 1 do
           local b = 7 + i * 5
-          last = append_event(id, ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4], tonumber(ARGV[3]), now)
-          announce(last, ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4])
+          append(ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4])
           if ARGV[b] == 'progress' then progress = b end
         end
-        redis.call('HSET', log, 'u', now)
+        set('l', tostring(last))
+        set('u', now_text())
+        if trimmed ~= (state[3] or '0') then set('t', trimmed) end
         if progress then
-          redis.call('HSET', log, 'pa', ARGV[5], 'pf', ARGV[progress + 3], 'pm', ARGV[progress + 1],
-            'pc', ARGV[progress + 4])
+          set('pa', ARGV[5])
+          set('pf', ARGV[progress + 3])
+          set('pm', ARGV[progress + 1])
+          set('pc', ARGV[progress + 4])
         end
+        redis.call('HSET', unpack(fields))
         local body = ''
         if size <= 16384 then
-          body = '\\n' .. ns(redis.call('HGET', log, 't') or '0') .. ns(tostring(now)) .. table.concat(batch)
+          body = '\\n' .. ns(trimmed) .. ns(now_text()) .. table.concat(batch)
         end
         notify_events(id, tonumber(ARGV[4]), body)
         return {'ok', tostring(last)}

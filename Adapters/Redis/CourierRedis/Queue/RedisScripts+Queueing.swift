@@ -7,12 +7,13 @@
 /// | `add_entry(id)` | the same for a request whose hash is written next: returns the field `x` to write with it, or false |
 /// | `enqueue_front(id)` | put a leased request back at the front of the queue (given back, same attempt) |
 /// | `unqueue(id)` | take a waiting request out of the queue (cancelled, timed out) |
-/// | `take(count, consumer, given)` | the next `count` waiting requests as `{id, entry}` items (`given` were read already) |
+/// | `take(count, consumer, given)` | the next `count` waiting requests as `{id, entry}` items (`given` were read already), and whether the queue is now known to be empty |
 /// | `drop(item)` | forget an item `take` returned whose request is no longer waiting |
 /// | `settle_entry(id)` | a request leaves the queue for good or goes back to it: forget its queue entry |
 /// | `refresh_entry(id)` | a lease was extended |
 /// | `queued()` | how many requests wait for a consumer |
 /// | `wake()` | make sure a blocked consumer looks again |
+/// | `signal()` | the same, for a script that just put a request in the queue |
 /// | `tidy(lease, consumer)` | clean-up a consumer does when the queue is drained |
 /// | `alarm(t, self)` | a reap falls due at `t` (server ms): make sure a consumer other than `self` looks by then |
 /// | `sleep(consumer, wake, longest)` | the consumer blocks until `wake` (server ms; false: it does not block) |
@@ -22,10 +23,13 @@ extension RedisScripts {
     /// redis-list and redis-pubsub: the list `pending`, published on the left and claimed from the right, and the
     /// list `wake`, on which idle consumers block.
     static let queueByList = """
+        -- The wake list holds one token while requests wait; a consumer that pops it claims, and its claim puts the
+        -- token back if requests are left.
+        local function signal()
+          if redis.call('EXISTS', p .. 'wake') == 0 then redis.call('LPUSH', p .. 'wake', '1') end
+        end
         local function wake()
-          if redis.call('EXISTS', p .. 'pending') == 1 and redis.call('EXISTS', p .. 'wake') == 0 then
-            redis.call('LPUSH', p .. 'wake', '1')
-          end
+          if redis.call('EXISTS', p .. 'pending') == 1 then signal() end
         end
         local function enqueue(id) redis.call('LPUSH', p .. 'pending', id) end
         local function add_entry(id)
@@ -47,10 +51,10 @@ extension RedisScripts {
           local items = {}
           while #items < count do
             local id = redis.call('RPOP', p .. 'pending')
-            if not id then break end
+            if not id then return items, true end
             items[#items + 1] = {id, false}
           end
-          return items
+          return items, false
         end
 
         """
@@ -64,6 +68,7 @@ extension RedisScripts {
         local stream = p .. 'stream'
         local sleepers = p .. 'sleepers'
         local function wake() end
+        local signal = wake
         local function ensure_group()
           if redis.call('EXISTS', stream) == 0 then
             redis.call('XGROUP', 'CREATE', stream, 'workers', '0', 'MKSTREAM')
@@ -150,7 +155,7 @@ extension RedisScripts {
         end
         local function take(count, consumer, given)
           local items = {}
-          if consumer == '' then return items end
+          if consumer == '' then return items, false end
           while #items < count do
             local id = redis.call('LPOP', p .. 'returned')
             if not id then break end
@@ -172,7 +177,7 @@ extension RedisScripts {
               end
             end
           end
-          return items
+          return items, false
         end
         local function fields_of(flat)
           local fields = {}

@@ -66,6 +66,12 @@ struct RedisScripts: Sendable {
           end
           return now_read
         end
+        -- The same as text: a number passed to redis.call is formatted on every call, a string is passed as is.
+        local now_string = nil
+        local function now_text()
+          if not now_string then now_string = tostring(now_ms()) end
+          return now_string
+        end
         local function ns(s) return #s .. ':' .. s .. ',' end
         local function failure(id, status, err, now)
           return ns('1') .. ns(status) .. ns(id) .. ns('1') .. ns(err) .. ns('{}')
@@ -77,16 +83,6 @@ struct RedisScripts: Sendable {
           local pos = c1 + tonumber(string.sub(enc, 1, c1 - 1)) + 2
           local c2 = string.find(enc, ':', pos, true)
           return string.sub(enc, c2 + 1, c2 + tonumber(string.sub(enc, pos, c2 - 1)))
-        end
-        -- Streamed events: entry '<seq>-1' of the capped stream ev:<id>; evl:<id> holds the newest sequence
-        -- number (l) and the highest one trimmed away (t).
-        local function append_event(id, kind, n, d, f, c, maxlen, now)
-          local log = p .. 'evl:' .. id
-          local last = redis.call('HINCRBY', log, 'l', 1)
-          redis.call('XADD', p .. 'ev:' .. id, 'MAXLEN', maxlen, last .. '-1',
-            'k', kind, 'n', n, 'd', d, 'f', f, 'c', c, 't', now)
-          if last > maxlen then redis.call('HSET', log, 't', last - maxlen) end
-          return last
         end
 
         """
@@ -127,20 +123,24 @@ struct RedisScripts: Sendable {
         local function count_finished(id, status, ttl)
           local now = now_ms()
           local key = p .. 'fin:' .. status
-          redis.call('ZADD', key, now + ttl, id)
-          redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+          redis.call('ZADD', key, tostring(now + ttl), id)
+          redis.call('ZREMRANGEBYSCORE', key, '-inf', now_text())
           redis.call('PEXPIRE', key, ttl)
           if not builtin_statuses[status] then
             redis.call('SADD', p .. 'statuses', status)
             redis.call('PEXPIRE', p .. 'statuses', ttl)
           end
         end
-        local function store(id, enc, ttl)
+        -- The fields of a request's hash that `store` reads; a script that read them already passes them on.
+        local STORED_FIELDS = {'sb', 'st', 'sa', 'e', 'fp', 'x', 's', 'dm'}
+        local function stored_fields(id)
+          return redis.call('HMGET', p .. 'req:' .. id, unpack(STORED_FIELDS))
+        end
+        local function store(id, enc, ttl, r)
           -- The stored response carries, after its own fields, the request's submission, latest start, its attempt
           -- and fingerprint, then its event log's last update and progress (attempt, fraction, message, counter):
           -- the whole status report of a finished request, so that a waiter woken by it needs no second read.
-          local key = p .. 'req:' .. id
-          local r = redis.call('HMGET', key, 'sb', 'st', 'sa', 'e', 'fp', 'x')
+          r = r or stored_fields(id)
           local l = {}
           if r[4] then l = redis.call('HMGET', p .. 'evl:' .. id, 'u', 'pa', 'pf', 'pm', 'pc') end
           local full = enc .. ns(r[1] or '') .. ns(r[2] or '') .. ns(r[3] or '') .. ns(r[5] or '')
@@ -152,10 +152,13 @@ struct RedisScripts: Sendable {
             redis.call('PEXPIRE', p .. 'evl:' .. id, ttl)
           end
           if r[6] then drop({id, r[6]}) end
-          redis.call('DEL', key)
-          redis.call('ZREM', p .. 'leases', id)
-          redis.call('ZREM', p .. 'delayed', id)
-          redis.call('ZREM', p .. 'deadlines', id)
+          -- Each index holds only requests in one state (leases: 'l', delayed: 'w') or with a deadline: a request
+          -- is taken out of those it can be in. Without a hash it is in none, but is taken out of all anyway.
+          local state = r[7]
+          if state then redis.call('DEL', p .. 'req:' .. id) end
+          if state == 'l' or not state then redis.call('ZREM', p .. 'leases', id) end
+          if state == 'w' or not state then redis.call('ZREM', p .. 'delayed', id) end
+          if (r[8] and r[8] ~= '') or not state then redis.call('ZREM', p .. 'deadlines', id) end
           notify(id, full, ttl)
         end
         -- A request going back to the queue keeps its deadline: past it, it is timed out instead (returns true);
@@ -171,8 +174,23 @@ struct RedisScripts: Sendable {
           alarm(tonumber(dm), '')
           return false
         end
+        -- The soonest score of each index, as read by `reap`; `next_due` reuses them unless something changed them
+        -- since (then they are nil and read again).
+        local firsts = nil
+        local function first_scores()
+          local out = {}
+          for i, name in ipairs({'leases', 'delayed', 'deadlines'}) do
+            local first = redis.call('ZRANGE', p .. name, 0, 0, 'WITHSCORES')
+            out[i] = first[2] and tonumber(first[2])
+          end
+          return out
+        end
         local function reap(now, max_attempts, ttl)
-          for _, id in ipairs(redis.call('ZRANGEBYSCORE', p .. 'leases', '-inf', now, 'LIMIT', 0, 100)) do
+          firsts = first_scores()
+          if not ((firsts[1] and firsts[1] <= now) or (firsts[2] and firsts[2] <= now)
+            or (firsts[3] and firsts[3] <= now)) then return end
+          firsts = nil
+          for _, id in ipairs(redis.call('ZRANGEBYSCORE', p .. 'leases', '-inf', now_text(), 'LIMIT', '0', '100')) do
             redis.call('ZREM', p .. 'leases', id)
             local key = p .. 'req:' .. id
             local attempt = tonumber(redis.call('HGET', key, 'a') or '0')
@@ -185,14 +203,14 @@ struct RedisScripts: Sendable {
               enqueue(id)
             end
           end
-          for _, id in ipairs(redis.call('ZRANGEBYSCORE', p .. 'delayed', '-inf', now, 'LIMIT', 0, 100)) do
+          for _, id in ipairs(redis.call('ZRANGEBYSCORE', p .. 'delayed', '-inf', now_text(), 'LIMIT', '0', '100')) do
             redis.call('ZREM', p .. 'delayed', id)
             if redis.call('HGET', p .. 'req:' .. id, 's') == 'w' then
               redis.call('HSET', p .. 'req:' .. id, 's', 'q')
               enqueue(id)
             end
           end
-          for _, id in ipairs(redis.call('ZRANGEBYSCORE', p .. 'deadlines', '-inf', now, 'LIMIT', 0, 100)) do
+          for _, id in ipairs(redis.call('ZRANGEBYSCORE', p .. 'deadlines', '-inf', now_text(), 'LIMIT', '0', '100')) do
             redis.call('ZREM', p .. 'deadlines', id)
             local s = redis.call('HGET', p .. 'req:' .. id, 's')
             if s == 'q' or s == 'w' then
@@ -200,16 +218,13 @@ struct RedisScripts: Sendable {
               store(id, failure(id, 'timedOut', "the request's deadline passed before a worker took it", now), ttl)
             end
           end
-          wake()
         end
         local function next_due(now)
+          local scores = firsts or first_scores()
           local due = nil
-          for _, name in ipairs({'leases', 'delayed', 'deadlines'}) do
-            local first = redis.call('ZRANGE', p .. name, 0, 0, 'WITHSCORES')
-            if first[2] then
-              local t = tonumber(first[2])
-              if due == nil or t < due then due = t end
-            end
+          for i = 1, 3 do
+            local t = scores[i]
+            if t and (due == nil or t < due) then due = t end
           end
           local own = queue_due()
           if own and (due == nil or own < due) then due = own end
@@ -226,7 +241,7 @@ struct RedisScripts: Sendable {
         local id = ARGV[1]
         if redis.call('EXISTS', p .. 'req:' .. id, p .. 'res:' .. id) > 0 then return 0 end
         -- One HSET with every field (each write of a script is one more command in the AOF).
-        local fields = {p .. 'req:' .. id, 's', 'q', 'p', ARGV[2], 'h', ARGV[3], 'c', ARGV[4], 'a', 1, 'sb', now_ms()}
+        local fields = {p .. 'req:' .. id, 's', 'q', 'p', ARGV[2], 'h', ARGV[3], 'c', ARGV[4], 'a', '1', 'sb', now_text()}
         local function add(name, value)
           fields[#fields + 1] = name
           fields[#fields + 1] = value
@@ -241,10 +256,11 @@ struct RedisScripts: Sendable {
         local entry = add_entry(id)
         if entry then add('x', entry) end
         redis.call('HSET', unpack(fields))
-        redis.call('LPUSH', p .. 'recent', id)
-        redis.call('LTRIM', p .. 'recent', 0, ARGV[8] - 1)
+        if redis.call('LPUSH', p .. 'recent', id) > tonumber(ARGV[8]) then
+          redis.call('LTRIM', p .. 'recent', 0, ARGV[8] - 1)
+        end
         redis.call('PEXPIRE', p .. 'recent', ARGV[7])
-        wake()
+        signal()
         watch_reads(tonumber(ARGV[10]))
         return 1
         """
@@ -256,10 +272,13 @@ struct RedisScripts: Sendable {
     static let claimBody =
         storeAndReap + """
             local now = now_ms()
+            local lease = tonumber(ARGV[2])
             reap(now, tonumber(ARGV[3]), tonumber(ARGV[4]))
             local out = {}
             local count = tonumber(ARGV[1])
-            local items = take(count, ARGV[6], {unpack(ARGV, 8)})
+            local items, drained = take(count, ARGV[6], {unpack(ARGV, 8)})
+            local expiry = tostring(now + lease)
+            local leases = {p .. 'leases'}
             for _, item in ipairs(items) do
               local id = item[1]
               local key = p .. 'req:' .. id
@@ -267,21 +286,31 @@ struct RedisScripts: Sendable {
               if f[1] == 'q' and (not item[2] or f[7] == item[2]) then
                 local token = ARGV[5] .. '.' .. (#out + 1)
                 if item[2] then
-                  redis.call('HSET', key, 's', 'l', 't', token, 'st', now, 'sa', f[6], 'cn', ARGV[6])
+                  redis.call('HSET', key, 's', 'l', 't', token, 'st', now_text(), 'sa', f[6], 'cn', ARGV[6])
                 else
-                  redis.call('HSET', key, 's', 'l', 't', token, 'st', now, 'sa', f[6])
+                  redis.call('HSET', key, 's', 'l', 't', token, 'st', now_text(), 'sa', f[6])
                 end
-                redis.call('ZADD', p .. 'leases', now + tonumber(ARGV[2]), id)
-                redis.call('ZREM', p .. 'deadlines', id)
+                leases[#leases + 1] = expiry
+                leases[#leases + 1] = id
+                -- Only a request with a deadline is watched for it (the hash's 'd' and 'dm' come together).
+                if f[5] and f[5] ~= '' then
+                  redis.call('ZREM', p .. 'deadlines', id)
+                  firsts = nil
+                end
                 out[#out + 1] = {id, f[2], f[3], f[4], f[5] or '', f[6], token}
               else
                 drop(item)
               end
             end
-            if #out > 0 then alarm(now + tonumber(ARGV[2]), ARGV[6]) end
+            if #out > 0 then
+              redis.call('ZADD', unpack(leases))
+              if firsts and (not firsts[1] or firsts[1] > now + lease) then firsts[1] = now + lease end
+              alarm(now + lease, ARGV[6])
+            end
             local cleanup = queue_due()
-            if #items < count or (cleanup and cleanup <= now) then tidy(tonumber(ARGV[2]), ARGV[6]) end
-            wake()
+            if #items < count or (cleanup and cleanup <= now) then tidy(lease, ARGV[6]) end
+            -- A queue the take emptied needs no wake-up: every request in it, a reap's requeued ones too, was taken.
+            if not drained then wake() end
             local due = next_due(now)
             local longest = tonumber(ARGV[7])
             -- The block the consumer loop computes from `due` (RedisConsumerLoop.run): keep the two alike.
@@ -295,10 +324,17 @@ struct RedisScripts: Sendable {
     static let respondBody =
         storeAndReap + """
             local id = ARGV[1]
-            local existing = redis.call('GET', p .. 'res:' .. id)
-            if existing then return {2, existing} end
-            if ARGV[3] ~= '' and redis.call('HGET', p .. 'req:' .. id, 't') ~= ARGV[3] then return {3} end
-            store(id, ARGV[2], tonumber(ARGV[4]))
+            -- A request's hash and its response never exist together (store writes one and deletes the other), so
+            -- the response is looked for only when the hash is gone or the token does not match.
+            local fields = {unpack(STORED_FIELDS)}
+            fields[#fields + 1] = 't'
+            local r = redis.call('HMGET', p .. 'req:' .. id, unpack(fields))
+            if not r[7] or (ARGV[3] ~= '' and r[#fields] ~= ARGV[3]) then
+              local existing = redis.call('GET', p .. 'res:' .. id)
+              if existing then return {2, existing} end
+              if ARGV[3] ~= '' then return {3} end
+            end
+            store(id, ARGV[2], tonumber(ARGV[4]), r)
             return {1}
             """
 
@@ -346,7 +382,7 @@ struct RedisScripts: Sendable {
             else
               redis.call('HSET', key, 'a', attempt + 1, 's', 'q')
               enqueue(id)
-              wake()
+              signal()
             end
             return 1
             """
@@ -372,7 +408,7 @@ struct RedisScripts: Sendable {
               redis.call('ZREM', p .. 'leases', id)
               redis.call('HSET', p .. 'req:' .. id, 's', 'q')
               enqueue_front(id)
-              wake()
+              signal()
               return 1
             end
             return 0

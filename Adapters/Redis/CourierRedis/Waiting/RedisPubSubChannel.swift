@@ -116,25 +116,28 @@ final class RedisPubSubChannel: RedisWakeChannel {
     /// Sends `SUBSCRIBE` and waits for the server's confirmation.
     private func subscribe(_ channel: String, on connection: RedisConnection) async {
         await withCheckedContinuation { continuation in
-            // Sent under the lock, so SUBSCRIBE and UNSUBSCRIBE reach the server in the order the lock saw them.
-            shared.state.withLock { state in
+            // Queued under the lock, so SUBSCRIBE and UNSUBSCRIBE reach the server in the order the lock saw them;
+            // the connection's thread is woken after it, so the lock is never held across a system call.
+            let wake = shared.state.withLock { state in
                 state.subscribed.insert(channel)
                 state.confirmations[channel, default: []].append(continuation)
-                connection.sendWithoutReply(RedisCommand(["SUBSCRIBE", .string(channel)]))
+                return connection.queueWithoutReply(RedisCommand(["SUBSCRIBE", .string(channel)]))
             }
+            if wake { connection.signal() }
         }
     }
 
     func stopWatching(_ id: CorrelationID, answered: Bool) {
         let channel = keys.channel(id)
         let connection = subscriber.open
-        shared.state.withLock { state in
-            guard !isWaitedOn(id), state.subscribed.remove(channel) != nil else { return }
+        let wake = shared.state.withLock { state -> Bool in
+            guard !isWaitedOn(id), state.subscribed.remove(channel) != nil else { return false }
             state.confirmed.remove(channel)
             state.generations[channel] = nil
             // Without an open connection nothing needs undoing: a reconnect subscribes only what is in the set.
-            connection?.sendWithoutReply(RedisCommand(["UNSUBSCRIBE", .string(channel)]))
+            return connection?.queueWithoutReply(RedisCommand(["UNSUBSCRIBE", .string(channel)])) ?? false
         }
+        if wake { connection?.signal() }
     }
 
     func watchGeneration(_ id: CorrelationID) -> UInt64? {
