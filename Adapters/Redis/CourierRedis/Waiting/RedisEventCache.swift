@@ -23,6 +23,25 @@ final class RedisEventCache: Sendable {
         var bytes = 0
         /// The watch generation a Redis read happened under, and the log's newest sequence number it saw.
         var coverage: (generation: UInt64, through: UInt64)?
+
+        /// Adds a batch, keeping the newest `limit` events; returns the change in bytes held.
+        mutating func add(_ batch: RedisEventBatch, keeping limit: Int) -> Int {
+            let before = bytes
+            for record in batch.records {
+                if let replaced = records.updateValue(record, forKey: record.sequence) {
+                    bytes -= RedisEventCache.size(of: replaced)
+                }
+                last = max(last, record.sequence)
+                bytes += RedisEventCache.size(of: record)
+            }
+            trimmedThrough = max(trimmedThrough, batch.trimmedThrough)
+            if records.count > limit {
+                let oldest = last - UInt64(limit)
+                records = records.filter { $0.key > oldest }
+                bytes = records.values.reduce(0) { $0 + RedisEventCache.size(of: $1) }
+            }
+            return bytes - before
+        }
     }
 
     private struct State {
@@ -50,21 +69,8 @@ final class RedisEventCache: Sendable {
     func add(_ batch: RedisEventBatch, of id: CorrelationID) {
         state.withLock { state in
             if state.logs[id] == nil { Self.enter(id, into: &state) }
-            var log = state.logs[id, default: Log()]
-            state.bytes -= log.bytes
-            for record in batch.records {
-                log.records[record.sequence] = record
-                log.last = max(log.last, record.sequence)
-                log.bytes += Self.size(of: record)
-            }
-            log.trimmedThrough = max(log.trimmedThrough, batch.trimmedThrough)
-            if log.records.count > eventsPerLog {
-                let oldest = log.last - UInt64(eventsPerLog)
-                log.records = log.records.filter { $0.key > oldest }
-                log.bytes = log.records.values.reduce(0) { $0 + Self.size(of: $1) }
-            }
-            state.bytes += log.bytes
-            state.logs[id] = log
+            // Changed in place: a copy of the log would copy its records on the first write, under the lock.
+            state.bytes += state.logs[id, default: Log()].add(batch, keeping: eventsPerLog)
             while state.bytes > byteBudget, let first = state.order.popFirst() {
                 state.bytes -= state.logs.removeValue(forKey: first)?.bytes ?? 0
                 state.forgets += 1
@@ -131,10 +137,10 @@ final class RedisEventCache: Sendable {
         state.withLock { state in
             guard state.forgets == mark else { return }
             if state.logs[id] == nil { Self.enter(id, into: &state) }
-            var log = state.logs[id, default: Log()]
-            if let coverage = log.coverage, coverage.generation == generation, coverage.through <= sequence { return }
-            log.coverage = (generation, sequence)
-            state.logs[id] = log
+            if let coverage = state.logs[id]?.coverage, coverage.generation == generation, coverage.through <= sequence {
+                return
+            }
+            state.logs[id, default: Log()].coverage = (generation, sequence)
         }
     }
 
