@@ -137,7 +137,8 @@ final class RedisEventCache: Sendable {
         state.withLock { state in
             guard state.forgets == mark else { return }
             if state.logs[id] == nil { Self.enter(id, into: &state) }
-            if let coverage = state.logs[id]?.coverage, coverage.generation == generation, coverage.through <= sequence {
+            if let coverage = state.logs[id]?.coverage, coverage.generation == generation, coverage.through <= sequence
+            {
                 return
             }
             state.logs[id, default: Log()].coverage = (generation, sequence)
