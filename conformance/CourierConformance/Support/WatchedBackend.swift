@@ -97,6 +97,16 @@ final class WatchedBackend: QueueBackend {
         }
     }
 
+    // The adapter's own, not the protocol's default: an override is what G10 certifies.
+    func subscribeWithStatusReport(to correlationID: CorrelationID, timeout: Duration) async throws -> FinishedRequest {
+        try await bounded(
+            "subscribeWithStatusReport(to: \(correlationID), timeout: \(timeout))", timeout + slack + callBound,
+            promise: "a wait ends by its timeout (plus \(slack) for a slow machine and one call for the report)"
+        ) { [base] in
+            try await base.subscribeWithStatusReport(to: correlationID, timeout: timeout)
+        }
+    }
+
     func appendEvents(_ events: [RequestEvent], holding lease: Lease) async throws -> UInt64 {
         try await bounded("appendEvents(\(events.count) to \(lease.correlationID))", callBound) { [base] in
             try await base.appendEvents(events, holding: lease)
