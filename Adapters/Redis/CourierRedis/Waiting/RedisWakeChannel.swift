@@ -10,9 +10,8 @@ protocol RedisWakeChannel: Sendable {
     /// stored form carries, so a waiter that finds it needs no second read for the report.
     func startWatching(_ id: CorrelationID, for time: Duration) async throws -> RedisStoredResponse?
 
-    /// Starts listening for `id` without looking for a stored response: an event reader reads the log, which
-    /// carries it, and a wait that publishes its request only once listening began cannot have missed it. Returns
-    /// at once when the id is already watched and the watch is in place.
+    /// Starts listening for `id` without looking for a stored response (an event reader reads the log, which
+    /// carries it). Returns at once when the id is already watched and the watch is in place.
     func startWatchingEvents(_ id: CorrelationID, for time: Duration) async throws
 
     /// Stops listening for `id` (`answered` is true when its response arrived), unless a waiter on `id` joined
