@@ -105,6 +105,8 @@ final class MutantBackend: QueueBackend {
         case reportsTheFirstStart
         /// Status reports forget when a request was submitted once it finishes.
         case reportForgetsSubmissionWhenFinished
+        /// `subscribeWithStatusReport` returns the report as it stood when the wait began, not once answered.
+        case reportsTheWaitsStartOnWake
         /// Every wait leaves a timer task behind that sleeps for an hour.
         case leavesATimerPerWait
         /// Every wait leaves a record of about 1 KiB behind (the id, the timeout and a buffer).

@@ -77,6 +77,8 @@ struct MutantTests {
         (.replaysFromTheStart, ["S3"]),
         (.reportsNoProgress, ["G6"]),
         (.reportsTheFirstStart, ["G5"]),
+        // Caught only since the kit's watched backend passes this call to the adapter (it used the default).
+        (.reportsTheWaitsStartOnWake, ["G10"]),
         (.reportForgetsSubmissionWhenFinished, ["G5", "G7"]),
     ]
 
