@@ -20,9 +20,7 @@ extension RedisScripts {
         -- The log's delivery token (k), newest sequence number (l) and highest one trimmed away (t).
         local state = redis.call('HMGET', log, 'k', 'l', 't')
         if count == 0 then return {'ok', state[2] or '0'} end
-        local now = now_ms()
         local maxlen = tonumber(ARGV[3])
-        local maxlen_text = ARGV[3]
         local last = tonumber(state[2] or '0')
         local trimmed = state[3] or '0'
         local stream = p .. 'ev:' .. id
@@ -30,21 +28,17 @@ extension RedisScripts {
         -- Entry '<seq>-1' of the capped stream; the log's fields are written once, after the batch.
         local function append(kind, n, d, f, c)
           last = last + 1
-          redis.call('XADD', stream, 'MAXLEN', maxlen_text, last .. '-1',
+          redis.call('XADD', stream, 'MAXLEN', ARGV[3], last .. '-1',
             'k', kind, 'n', n, 'd', d, 'f', f, 'c', c, 't', now_text())
           if last > maxlen then trimmed = tostring(last - maxlen) end
           batch[#batch + 1] = ns(tostring(last)) .. ns(kind) .. ns(n) .. ns(d) .. ns(f) .. ns(c)
           size = size + #d + #n + 32
         end
         local fields = {log}
-        local function set(name, value)
-          fields[#fields + 1] = name
-          fields[#fields + 1] = value
-        end
         if state[1] ~= ARGV[2] then
           -- The first append of this delivery starts with its attempt boundary.
           append('attempt', '', '', '', ARGV[5])
-          set('k', ARGV[2])
+          put(fields, 'k', ARGV[2])
           redis.call('HSET', p .. 'req:' .. id, 'e', '1')
         end
         local progress = nil
@@ -53,14 +47,14 @@ extension RedisScripts {
           append(ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4])
           if ARGV[b] == 'progress' then progress = b end
         end
-        set('l', tostring(last))
-        set('u', now_text())
-        if trimmed ~= (state[3] or '0') then set('t', trimmed) end
+        put(fields, 'l', tostring(last))
+        put(fields, 'u', now_text())
+        if trimmed ~= (state[3] or '0') then put(fields, 't', trimmed) end
         if progress then
-          set('pa', ARGV[5])
-          set('pf', ARGV[progress + 3])
-          set('pm', ARGV[progress + 1])
-          set('pc', ARGV[progress + 4])
+          put(fields, 'pa', ARGV[5])
+          put(fields, 'pf', ARGV[progress + 3])
+          put(fields, 'pm', ARGV[progress + 1])
+          put(fields, 'pc', ARGV[progress + 4])
         end
         redis.call('HSET', unpack(fields))
         local body = ''

@@ -73,6 +73,11 @@ struct RedisScripts: Sendable {
           return now_string
         end
         local function ns(s) return #s .. ':' .. s .. ',' end
+        -- Adds a field and its value to the arguments of one HSET (each write of a script is one more AOF command).
+        local function put(fields, name, value)
+          fields[#fields + 1] = name
+          fields[#fields + 1] = value
+        end
         local function failure(id, status, err, now)
           return ns('1') .. ns(status) .. ns(id) .. ns('1') .. ns(err) .. ns('{}')
             .. ns(string.format('%.3f', now / 1000)) .. ns('')
@@ -242,19 +247,15 @@ struct RedisScripts: Sendable {
         if redis.call('EXISTS', p .. 'req:' .. id, p .. 'res:' .. id) > 0 then return 0 end
         -- One HSET with every field (each write of a script is one more command in the AOF).
         local fields = {p .. 'req:' .. id, 's', 'q', 'p', ARGV[2], 'h', ARGV[3], 'c', ARGV[4], 'a', '1', 'sb', now_text()}
-        local function add(name, value)
-          fields[#fields + 1] = name
-          fields[#fields + 1] = value
-        end
         if ARGV[5] ~= '' then
-          add('d', ARGV[6])
-          add('dm', ARGV[5])
+          put(fields, 'd', ARGV[6])
+          put(fields, 'dm', ARGV[5])
           redis.call('ZADD', p .. 'deadlines', ARGV[5], id)
           alarm(tonumber(ARGV[5]), '')
         end
-        if ARGV[9] ~= '' then add('fp', ARGV[9]) end
+        if ARGV[9] ~= '' then put(fields, 'fp', ARGV[9]) end
         local entry = add_entry(id)
-        if entry then add('x', entry) end
+        if entry then put(fields, 'x', entry) end
         redis.call('HSET', unpack(fields))
         if redis.call('LPUSH', p .. 'recent', id) > tonumber(ARGV[8]) then
           redis.call('LTRIM', p .. 'recent', 0, ARGV[8] - 1)
