@@ -8,21 +8,10 @@ import Foundation
 #endif
 
 extension RedisConnection {
-    /// A command written to the socket whose reply has not arrived yet.
-    private struct InFlight {
-        var completion: Completion?
-        var deadline: ContinuousClock.Instant
-    }
-
-    /// What only the connection's thread touches: the socket, the reply parser and the bytes on the wire.
+    /// What only the connection's thread touches: the socket it reads and the reply parser.
     private final class Wire {
         var socket: RedisSocket?
         var reader: UnsafeMutablePointer<redisReader>?
-        var inFlight: Deque<InFlight> = []
-        /// An empty queue swapped with the shared one on each turn, so taking the queue allocates nothing.
-        var spare: Deque<Pending> = []
-        var output: [UInt8] = []
-        var written = 0
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
 
         deinit {
@@ -52,7 +41,7 @@ extension RedisConnection {
                     opening?.resume()
                     if everConnected { onReconnect?() }
                     everConnected = true
-                    if let subscriber { queueFront(subscriber.onConnect(), wire) }
+                    open(wire)
                 } catch {
                     let opening = state.withLock { state in
                         state.lastError = error
@@ -122,51 +111,45 @@ extension RedisConnection {
         }
     }
 
-    /// Puts commands (re-subscriptions) on the wire ahead of anything queued.
-    private func queueFront(_ commands: [RedisCommand], _ wire: Wire) {
-        for command in commands { wire.output.append(contentsOf: command.bytes) }
+    /// Hands the connected socket to callers: re-subscriptions first, then the commands queued while there was no
+    /// connection, then whatever callers write.
+    private func open(_ wire: Wire) {
+        guard let socket = wire.socket else { return }
+        // Asked for before taking the state lock: the subscriber takes its own lock, which callers hold while they
+        // queue (subscriber lock, then state lock; never the other way round).
+        let resubscriptions = subscriber?.onConnect() ?? []
+        state.withLock { state in
+            let now = ContinuousClock.now
+            for command in resubscriptions {
+                state.output.append(contentsOf: command.bytes)
+                state.unconfirmed += command.confirmations
+            }
+            for pending in state.queued { output(pending, into: &state, at: now) }
+            state.queued.removeAll()
+            state.socket = socket
+        }
     }
 
-    /// One turn of the loop: queue → socket, socket → replies. Returns false when the connection is broken.
+    /// One turn of the loop: what callers left unwritten → socket, socket → replies. Returns false when the
+    /// connection is broken.
     private func pump(_ wire: Wire) -> Bool {
         guard let socket = wire.socket else { return false }
-        var batch = wire.spare
-        state.withLock { state in
+        let turn = state.withLock { state -> (healthy: Bool, writing: Bool) in
             state.signaled = false
-            swap(&batch, &state.queued)
+            let healthy = !state.broken && Self.flush(socket, &state)
+            return (healthy, state.written < state.output.count)
         }
-        let now = ContinuousClock.now
-        for pending in batch {
-            wire.output.append(contentsOf: pending.command.bytes)
-            if subscriber == nil || pending.completion != nil {
-                let deadline = now.advanced(by: options.readTimeout + pending.blockTime)
-                wire.inFlight.append(InFlight(completion: pending.completion, deadline: deadline))
-            }
-        }
-        batch.removeAll(keepingCapacity: true)
-        wire.spare = batch
-        if wire.written < wire.output.count {
-            let result = wire.output.withUnsafeBytes { bytes in
-                socket.write(UnsafeRawBufferPointer(rebasing: bytes[wire.written...]))
-            }
-            guard let result else { return false }
-            wire.written += result
-            if wire.written == wire.output.count {
-                wire.output.removeAll(keepingCapacity: wire.output.count < 1 << 20)
-                wire.written = 0
-            }
-        }
+        guard turn.healthy else { return false }
         var fds = [
-            pollfd(
-                fd: socket.descriptor, events: Int16(POLLIN) | (wire.written < wire.output.count ? Int16(POLLOUT) : 0),
-                revents: 0),
+            pollfd(fd: socket.descriptor, events: Int16(POLLIN) | (turn.writing ? Int16(POLLOUT) : 0), revents: 0),
             pollfd(fd: wakeReader, events: Int16(POLLIN), revents: 0),
         ]
-        var timeout: Int32 = -1
-        if let deadline = wire.inFlight.first?.deadline {
-            timeout = ContinuousClock.now.duration(to: deadline).pollMilliseconds
+        // Callers do not wake the thread for a command they wrote whole, so with nothing on the wire the thread
+        // still looks at the first command's deadline at least once a read timeout.
+        let deadline = state.withLock { $0.inFlight.first?.deadline } ?? .now.advanced(by: options.readTimeout)
+        if !state.withLock({ $0.signaled }) {
+            _ = poll(&fds, 2, ContinuousClock.now.duration(to: deadline).pollMilliseconds)
         }
-        if !state.withLock({ $0.signaled || !$0.queued.isEmpty }) { _ = poll(&fds, 2, timeout) }
         if fds[1].revents != 0 {
             var sink = [UInt8](repeating: 0, count: 256)
             while Glibc.read(wakeReader, &sink, sink.count) > 0 {}
@@ -174,10 +157,10 @@ extension RedisConnection {
         if fds[0].revents != 0 {
             var replies: [RedisValue] = []
             let alive = read(wire, into: &replies)
-            deliver(replies, wire)
+            deliver(replies)
             if !alive { return false }
         }
-        if let deadline = wire.inFlight.first?.deadline, deadline < .now {
+        if let deadline = state.withLock({ $0.inFlight.first?.deadline }), deadline < .now {
             state.withLock {
                 $0.lastError = CourierError(
                     .backendUnavailable, "Redis at \(options.endpoint) did not answer within \(options.readTimeout)")
@@ -208,38 +191,59 @@ extension RedisConnection {
     private static let pushKinds: Set<String> = ["message", "subscribe", "unsubscribe", "pmessage", "psubscribe"]
 
     /// Hands replies to their callers in order, and pub/sub pushes to the subscriber.
-    private func deliver(_ replies: [RedisValue], _ wire: Wire) {
+    private func deliver(_ replies: [RedisValue]) {
+        if replies.isEmpty { return }
+        func isPush(_ reply: RedisValue) -> Bool {
+            guard subscriber != nil, let kind = reply.array?.first?.string else { return false }
+            return Self.pushKinds.contains(kind)
+        }
+        let answers = replies.reduce(0) { $0 + (isPush($1) ? 0 : 1) }
+        let confirmations = replies.reduce(0) { count, reply in
+            guard isPush(reply), let kind = reply.array?.first?.string else { return count }
+            return count + (kind == "subscribe" || kind == "unsubscribe" ? 1 : 0)
+        }
+        var completions = state.withLock { state in
+            state.unconfirmed = max(0, state.unconfirmed - confirmations)
+            var taken: Deque<InFlight> = []
+            while taken.count < answers, let first = state.inFlight.popFirst() { taken.append(first) }
+            return taken
+        }
         for reply in replies {
-            if let subscriber, let kind = reply.array?.first?.string, Self.pushKinds.contains(kind) {
-                subscriber.onPush(reply)
+            if isPush(reply) {
+                subscriber?.onPush(reply)
                 continue
             }
-            guard let pending = wire.inFlight.popFirst() else { continue }
+            guard let pending = completions.popFirst() else { continue }
             pending.completion?(.success(reply))
         }
     }
 
     /// Closes the socket and fails every command that was on the wire (and, when closing, every queued one).
     private func drop(_ wire: Wire, reason: String, closing: Bool = false) {
-        wire.socket?.close()
-        wire.socket = nil
-        wire.output.removeAll()
-        wire.written = 0
         let lost = CourierError(
             closing ? .shutDown : .backendUnavailable,
             "\(reason) (Redis at \(options.endpoint)); the command may or may not have run")
-        let queued = state.withLock { state in
+        // Callers stop writing to the socket (under the lock) before it is closed, so its descriptor is never
+        // written after it may have been reused.
+        let (inFlight, queued) = state.withLock { state in
+            state.socket = nil
+            state.output.removeAll()
+            state.written = 0
+            state.broken = false
+            state.unconfirmed = 0
             state.connected = false
+            defer { state.inFlight.removeAll() }
             if !closing {
                 state.disconnectedSince = state.disconnectedSince ?? .now
                 state.lastError = state.lastError ?? lost
-                return Deque<Pending>()
+                return (state.inFlight, Deque<Pending>())
             }
             defer { state.queued.removeAll() }
-            return state.queued
+            return (state.inFlight, state.queued)
         }
-        for pending in wire.inFlight { pending.completion?(.failure(lost)) }
-        wire.inFlight.removeAll()
+        wire.socket?.close()
+        wire.socket = nil
+        for pending in inFlight { pending.completion?(.failure(lost)) }
         for pending in queued {
             pending.completion?(.failure(CourierError(.shutDown, "the Redis connection (\(role)) was closed")))
         }

@@ -10,9 +10,10 @@ import Synchronization
 
 /// One connection to Redis, driven by a thread it owns, so no Swift concurrency thread ever waits on the socket.
 ///
-/// Callers on any task append encoded commands to a queue and suspend; the connection's thread writes whatever
-/// is queued in one batch (so concurrent callers are pipelined automatically), parses replies with hiredis's
-/// `redisReader`, and resumes callers in order. When the connection drops it reconnects with backoff,
+/// Callers on any task append their encoded command to the connection's output and write it to the non-blocking
+/// socket themselves, then suspend; the connection's thread reads, parses replies with hiredis's `redisReader`,
+/// and resumes callers in order. A write the socket does not take at once is finished by the thread, so no
+/// caller waits on the socket, and no command waits for the thread to wake before it goes out. When the connection drops it reconnects with backoff,
 /// re-authenticates and re-selects the database; commands that were on the wire fail with
 /// ``CourierError/Code/backendUnavailable`` (they may or may not have run), commands not yet written wait up
 /// to ``RedisConnectionOptions/reconnectWindow`` for the new connection.
@@ -35,8 +36,28 @@ final class RedisConnection: Sendable {
         var enqueuedAt = ContinuousClock.now
     }
 
+    /// A command written to the socket whose reply has not arrived yet.
+    struct InFlight {
+        var completion: Completion?
+        var deadline: ContinuousClock.Instant
+    }
+
     struct State {
+        /// Commands waiting for a connection (written once the thread has connected).
         var queued: Deque<Pending> = []
+        /// The socket callers write to: set by the thread once a connection is ready, cleared before it closes.
+        var socket: RedisSocket?
+        /// Encoded commands, in order; the bytes from `written` on have not reached the socket yet.
+        var output: [UInt8] = []
+        var written = 0
+        /// Commands on the wire (or in `output`), in the order of their replies.
+        var inFlight: Deque<InFlight> = []
+        /// Pub/sub confirmations the server owes for `SUBSCRIBE` and `UNSUBSCRIBE` commands written (subscriber
+        /// connections: they are that connection's replies).
+        var unconfirmed = 0
+        /// A caller's write failed: the thread drops the connection on its next turn.
+        var broken = false
+        /// A wake-up byte is in the pipe and the thread has not started its next turn yet.
         var signaled = false
         var closed = false
         var connected = false
@@ -127,27 +148,41 @@ final class RedisConnection: Sendable {
     private func sendOnce(_ command: RedisCommand, blockTime: Duration) async throws -> RedisValue {
         try await withCheckedThrowingContinuation { continuation in
             let pending = Pending(command: command, completion: { continuation.resume(with: $0) }, blockTime: blockTime)
-            if enqueue(pending) { signal() }
+            complete(enqueue(pending))
         }
     }
 
     /// Sends a command whose answer arrives as a pub/sub push, not as a reply (subscriber connections only).
     func sendWithoutReply(_ command: RedisCommand) {
-        if queueWithoutReply(command) { signal() }
+        complete(queueWithoutReply(command))
     }
 
-    /// Queues a command as ``sendWithoutReply(_:)`` does, but leaves waking the connection's thread to the caller:
-    /// when this returns true, the caller calls ``signal()``, after releasing any lock it holds. Commands go out in
-    /// the order they were queued.
-    func queueWithoutReply(_ command: RedisCommand) -> Bool {
+    /// What is left to do for a queued command, done by ``complete(_:)`` once the caller holds no lock of its own.
+    enum Handoff {
+        /// Nothing: the connection's thread writes the command when the next reply it is waiting for arrives.
+        case none
+        /// Write the output to the socket now: the connection was idle.
+        case write
+        /// Wake the connection's thread (there is no connection yet, or it must write what the socket refused).
+        case wake
+    }
+
+    /// Queues a command as ``sendWithoutReply(_:)`` does, but leaves sending it to the caller, who passes what
+    /// this returns to ``complete(_:)`` after releasing any lock it holds. Commands go out in the order they were
+    /// queued.
+    func queueWithoutReply(_ command: RedisCommand) -> Handoff {
         enqueue(Pending(command: command, completion: nil, blockTime: .zero))
     }
 
-    /// Queues a command; returns whether the thread must be woken for it (a failure is reported to its completion).
-    private func enqueue(_ pending: Pending) -> Bool {
-        // The lock guards only the queue; the wake-up write happens outside it, so callers on the cooperative
-        // pool never wait behind a system call.
-        let outcome: Result<Bool, CourierError> = state.withLock { state in
+    /// Queues a command: in the output when connected, else until the thread connects. A failure is reported to
+    /// the command's completion.
+    ///
+    /// A command for an idle connection (nothing written and unanswered) is written by its caller at once. A
+    /// command queued while others wait for their replies waits for the next of them: the connection's thread
+    /// writes it, with every other command queued meanwhile, when it wakes for that reply, so a busy connection
+    /// sends batches and nobody spends a system call to wake its thread.
+    private func enqueue(_ pending: Pending) -> Handoff {
+        let outcome: Result<Handoff, CourierError> = state.withLock { state in
             if state.closed {
                 return .failure(CourierError(.shutDown, "the Redis connection (\(role)) was closed"))
             }
@@ -156,17 +191,34 @@ final class RedisConnection: Sendable {
             {
                 return .failure(error)
             }
-            state.queued.append(pending)
             state.commandsSent += 1
-            if state.signaled { return .success(false) }
-            state.signaled = true
-            return .success(true)
+            guard state.socket != nil, !state.broken else {
+                state.queued.append(pending)
+                return .success(.wake)
+            }
+            let awaitingReplies = !state.inFlight.isEmpty
+            let idle = !awaitingReplies && state.unconfirmed == 0 && state.output.isEmpty
+            output(pending, into: &state, at: .now)
+            // Replies are bound to come (or their deadline to pass), and the thread writes on each turn; a
+            // subscriber's confirmations have no deadline, so a command waiting behind them wakes the thread.
+            if awaitingReplies { return .success(.none) }
+            return .success(idle ? .write : .wake)
         }
         switch outcome {
-        case .success(let mustSignal): return mustSignal
+        case .success(let handoff): return handoff
         case .failure(let error):
             pending.completion?(.failure(error))
-            return false
+            return .none
+        }
+    }
+
+    /// Appends a command's bytes to the output and, when it has a reply to wait for, its place among the replies.
+    func output(_ pending: Pending, into state: inout State, at now: ContinuousClock.Instant) {
+        state.output.append(contentsOf: pending.command.bytes)
+        if subscriber != nil { state.unconfirmed += pending.command.confirmations }
+        if subscriber == nil || pending.completion != nil {
+            let deadline = now.advanced(by: options.readTimeout + pending.blockTime)
+            state.inFlight.append(InFlight(completion: pending.completion, deadline: deadline))
         }
     }
 
@@ -177,10 +229,44 @@ final class RedisConnection: Sendable {
     /// ``CourierError/Code/shutDown``.
     func close() {
         state.withLock { $0.closed = true }
-        signal()
+        wake()
     }
 
-    func signal() {
+    /// Does what ``queueWithoutReply(_:)`` left to do: writes the output to the socket (a non-blocking write, under
+    /// the state lock, so bytes go out in queue order) and wakes the connection's thread only for what is left (a
+    /// write the socket did not take whole, a failed write), or wakes the thread.
+    func complete(_ handoff: Handoff) {
+        if case .none = handoff { return }
+        let mustWake = state.withLock { state -> Bool in
+            if case .write = handoff, let socket = state.socket, !state.broken {
+                if !Self.flush(socket, &state) { state.broken = true }
+                if !state.broken && state.written == state.output.count { return false }
+            }
+            if state.signaled { return false }
+            state.signaled = true
+            return true
+        }
+        if mustWake { wake() }
+    }
+
+    /// Writes to the socket what it takes now, from `state.written` on. Returns false when the socket failed.
+    static func flush(_ socket: RedisSocket, _ state: inout State) -> Bool {
+        if state.written < state.output.count {
+            let result = state.output.withUnsafeBytes { bytes in
+                socket.write(UnsafeRawBufferPointer(rebasing: bytes[state.written...]))
+            }
+            guard let result else { return false }
+            state.written += result
+        }
+        if state.written == state.output.count, state.written > 0 {
+            state.output.removeAll(keepingCapacity: state.output.count < 1 << 20)
+            state.written = 0
+        }
+        return true
+    }
+
+    /// Wakes the connection's thread.
+    func wake() {
         // Under the pipe's own lock (never the state lock), so the descriptor cannot be closed and reused between
         // the check and the write; a one-byte write to a non-blocking pipe does not wait.
         wakePipeOpen.withLock { open in

@@ -76,6 +76,8 @@ struct RedisCommand: Sendable {
     let bytes: [UInt8]
     /// The command's name, for logs and per-command counts.
     let name: String
+    /// How many pub/sub confirmations the server sends for it: one per channel of a `SUBSCRIBE` or `UNSUBSCRIBE`.
+    let confirmations: Int
 
     init(_ arguments: [RedisArgument]) {
         var bytes: [UInt8] = []
@@ -106,5 +108,6 @@ struct RedisCommand: Sendable {
         }
         self.bytes = bytes
         if case .string(let first) = arguments.first { name = first.uppercased() } else { name = "?" }
+        confirmations = name == "SUBSCRIBE" || name == "UNSUBSCRIBE" ? arguments.count - 1 : 0
     }
 }

@@ -118,26 +118,26 @@ final class RedisPubSubChannel: RedisWakeChannel {
         await withCheckedContinuation { continuation in
             // Queued under the lock, so SUBSCRIBE and UNSUBSCRIBE reach the server in the order the lock saw them;
             // the connection's thread is woken after it, so the lock is never held across a system call.
-            let wake = shared.state.withLock { state in
+            let handoff = shared.state.withLock { state in
                 state.subscribed.insert(channel)
                 state.confirmations[channel, default: []].append(continuation)
                 return connection.queueWithoutReply(RedisCommand(["SUBSCRIBE", .string(channel)]))
             }
-            if wake { connection.signal() }
+            connection.complete(handoff)
         }
     }
 
     func stopWatching(_ id: CorrelationID, answered: Bool) {
         let channel = keys.channel(id)
         let connection = subscriber.open
-        let wake = shared.state.withLock { state -> Bool in
-            guard !isWaitedOn(id), state.subscribed.remove(channel) != nil else { return false }
+        let handoff = shared.state.withLock { state -> RedisConnection.Handoff in
+            guard !isWaitedOn(id), state.subscribed.remove(channel) != nil else { return .none }
             state.confirmed.remove(channel)
             state.generations[channel] = nil
             // Without an open connection nothing needs undoing: a reconnect subscribes only what is in the set.
-            return connection?.queueWithoutReply(RedisCommand(["UNSUBSCRIBE", .string(channel)])) ?? false
+            return connection?.queueWithoutReply(RedisCommand(["UNSUBSCRIBE", .string(channel)])) ?? .none
         }
-        if wake { connection?.signal() }
+        connection?.complete(handoff)
     }
 
     func watchGeneration(_ id: CorrelationID) -> UInt64? {
