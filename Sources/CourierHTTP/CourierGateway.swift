@@ -111,9 +111,15 @@ public struct CourierGateway: Sendable {
         let wait = try seconds(request, "wait")
         // A keyed task carries a digest of what was asked, so a retry can be told from a different request.
         let fingerprint = key.map { _ in Self.fingerprint(payload, contentType: headers["content-type"]) }
+        let queued = QueueRequest(correlationID: id, payload: payload, headers: headers, fingerprint: fingerprint)
         do {
-            try await backend.publishRequest(
-                QueueRequest(correlationID: id, payload: payload, headers: headers, fingerprint: fingerprint))
+            if let wait, wait > .zero {
+                // Published once the wait is in place: an adapter can then skip looking for an earlier answer.
+                return try await taskResponse(id) {
+                    try await backend.publishRequestAndWait(queued, timeout: min(wait, configuration.maxWait))
+                }
+            }
+            try await backend.publishRequest(queued)
         } catch let error as CourierError where error.code == .duplicateRequest && key != nil {
             // A retried submit: the existing task, never a second run; the same key with another body is a conflict.
             if let existing = try await backend.statusReport(of: id).fingerprint, existing != fingerprint {
@@ -221,11 +227,21 @@ public struct CourierGateway: Sendable {
 
     /// The task after waiting up to `wait` for it to finish: 200 when finished, 202 while it runs.
     private func taskResponse(_ id: CorrelationID, waiting wait: Duration?) async throws -> Response {
-        if let wait, wait > .zero {
+        guard let wait, wait > .zero else { return try await taskResponse(id, waitingWith: nil) }
+        return try await taskResponse(id) {
+            try await backend.subscribeWithStatusReport(to: id, timeout: min(wait, configuration.maxWait))
+        }
+    }
+
+    /// The task after `waiting` (a wait that throws `timedOut` when it runs out): 200 when finished, 202 while it
+    /// runs.
+    private func taskResponse(
+        _ id: CorrelationID, waitingWith waiting: (() async throws -> FinishedRequest)?
+    ) async throws -> Response {
+        if let waiting {
             do {
                 // The response and its report from one wait: on Redis the wake-up carries both.
-                let finished = try await backend.subscribeWithStatusReport(
-                    to: id, timeout: min(wait, configuration.maxWait))
+                let finished = try await waiting()
                 return TaskDocument.response(
                     TaskDocument.object(id, report: finished.report, response: finished.response))
             } catch let error as CourierError where error.code == .timedOut {

@@ -151,7 +151,12 @@ public final class RedisQueueBackend: QueueBackend {
         try configuration.checkPayloadSize(request.payload.count, of: "the request payload")
         try request.checkFingerprint()
         try checkOpen()
-        try await store.publish(request, on: commands)
+        try await publish(request, replyChannel: nil)
+    }
+
+    /// Publishes a checked request, its response to be published on `replyChannel` too when given.
+    func publish(_ request: QueueRequest, replyChannel: String?) async throws {
+        try await store.publish(request, replyChannel: replyChannel, on: commands)
         if let deadline = request.deadline {
             // Time the request out on schedule even when no consumer is running anywhere.
             let delay = Duration.milliseconds(max(0, Int(deadline.timeIntervalSinceNow * 1000)) + 5)

@@ -34,4 +34,13 @@ extension QueueBackend {
         let response = try await subscribe(to: correlationID, timeout: timeout)
         return FinishedRequest(response: response, reportRead: try await statusReport(of: correlationID))
     }
+
+    /// Publishes, then subscribes with the status report: two calls. See
+    /// ``QueueBackend/publishRequestAndWait(_:timeout:)``.
+    /// - Throws: As ``QueueBackend/publishRequest(_:)``, then as
+    ///   ``QueueBackend/subscribeWithStatusReport(to:timeout:)``.
+    public func publishRequestAndWait(_ request: QueueRequest, timeout: Duration) async throws -> FinishedRequest {
+        try await publishRequest(request)
+        return try await subscribeWithStatusReport(to: request.correlationID, timeout: timeout)
+    }
 }

@@ -78,6 +78,16 @@ public protocol QueueBackend: Sendable {
     /// - Throws: As ``subscribe(to:timeout:)`` and ``statusReport(of:)``.
     func subscribeWithStatusReport(to correlationID: CorrelationID, timeout: Duration) async throws -> FinishedRequest
 
+    /// Publishes a request and waits for its response with its status report, as ``publishRequest(_:)`` followed by
+    /// ``subscribeWithStatusReport(to:timeout:)`` would: for a caller that submits and waits (an HTTP gateway's
+    /// submit with `?wait=`). The default implementation makes those two calls; an adapter may set up the wait
+    /// first and publish once it is in place, so that the response cannot have been stored before the wait began
+    /// and the look for one is saved. Kit case: G11.
+    /// - Throws: As ``publishRequest(_:)``, and then nothing waits: a `duplicateRequest` leaves the existing request
+    ///   as it was. ``CourierError/Code/timedOut`` when `timeout` passes first; the request is published by then.
+    ///   Otherwise as ``subscribeWithStatusReport(to:timeout:)``.
+    func publishRequestAndWait(_ request: QueueRequest, timeout: Duration) async throws -> FinishedRequest
+
     /// Reports where a request is in its life.
     /// - Throws: ``CourierError`` with code ``CourierError/Code/backendUnavailable`` or
     ///   ``CourierError/Code/shutDown``.

@@ -65,6 +65,29 @@ public final class InstrumentedQueueBackend: QueueBackend {
         metrics.recordSubmitted(QueueMetrics.RequestLabels(headers: request.headers))
     }
 
+    /// Publishes and waits inside a `courier.publish` span (which lasts the wait) whose context is injected into the
+    /// request's headers; the request counts as submitted once published, answered within the wait or not.
+    /// - Throws: As the wrapped ``QueueBackend/publishRequestAndWait(_:timeout:)``.
+    public func publishRequestAndWait(_ request: QueueRequest, timeout: Duration) async throws -> FinishedRequest {
+        let span = tracer.startSpan("courier.publish", context: ServiceContext.current ?? .topLevel, ofKind: .producer)
+        defer { span.end() }
+        span.attributes["courier.queue"] = configuration.queueName
+        var request = request
+        tracer.inject(span.context, into: &request.headers, using: RequestHeaderInjector())
+        let labels = QueueMetrics.RequestLabels(headers: request.headers)
+        do {
+            let finished = try await base.publishRequestAndWait(request, timeout: timeout)
+            metrics.recordSubmitted(labels)
+            return finished
+        } catch let error as CourierError where error.code == .timedOut {
+            metrics.recordSubmitted(labels)
+            throw error
+        } catch {
+            span.recordError(error)
+            throw error
+        }
+    }
+
     /// The wrapped stream; each claim records the queue wait and a `courier.consume` span.
     public func consumeRequests() -> DeliverySequence {
         let sequence = base.consumeRequests()

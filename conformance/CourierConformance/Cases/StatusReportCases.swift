@@ -205,6 +205,38 @@ extension Conformance {
                 later.response == woken.response && later.report == report, "subscribe with status report",
                 "once answered it gives \(later.report), but the status report says \(report)")
         },
+        ConformanceCase("G11", "publishRequestAndWaitAnswersAsPublishThenSubscribe") { c in
+            let backend = try await c.backend(c.holdingConfiguration())
+            let limit = c.timing.scaled(.seconds(10))
+            let request = QueueRequest(payload: Data("G11".utf8))
+            let id = request.correlationID
+            let waiting = Task { try await backend.publishRequestAndWait(request, timeout: limit) }
+            let delivery = try await c.claim(backend, rule: "G11")
+            try c.expect(
+                delivery.request.correlationID == id && delivery.request.payload == request.payload,
+                "publish and wait", "published \(id), but \(delivery.request.correlationID) was delivered")
+            try await c.answer(backend, delivery)
+            let finished = try await waiting.value
+            let report = try await c.report(backend, id, expecting: .finished(.completed), rule: "G11")
+            try c.expect(
+                finished.response.payload == request.payload && finished.response.status == .completed
+                    && finished.report == report,
+                "publish and wait", "got \(finished.response) with \(finished.report); the status report says \(report)"
+            )
+            // A known id is refused, as publishRequest refuses it, and nothing waits.
+            try await c.expectError(.duplicateRequest, "G11", "publishing and waiting on a known id") {
+                _ = try await backend.publishRequestAndWait(request, timeout: limit)
+            }
+            // A wait that runs out leaves its request published.
+            let unanswered = QueueRequest(payload: Data("G11 unanswered".utf8))
+            try await c.expectError(.timedOut, "G11", "a wait nobody answers") {
+                _ = try await backend.publishRequestAndWait(unanswered, timeout: c.timing.scaled(.milliseconds(200)))
+            }
+            let state = try await backend.status(of: unanswered.correlationID)
+            try c.expect(
+                state == .pending(attempt: 1), "publish and wait", "a wait that ran out left its request \(state)")
+            try await c.answer(backend, try await c.claim(backend, rule: "G11"))
+        },
     ]
 }
 

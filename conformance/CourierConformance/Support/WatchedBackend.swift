@@ -97,13 +97,23 @@ final class WatchedBackend: QueueBackend {
         }
     }
 
-    // The adapter's own, not the protocol's default: an override is what G10 certifies.
+    // The adapter's own, not the protocol's defaults: an override is what G10 and G11 certify.
     func subscribeWithStatusReport(to correlationID: CorrelationID, timeout: Duration) async throws -> FinishedRequest {
         try await bounded(
             "subscribeWithStatusReport(to: \(correlationID), timeout: \(timeout))", timeout + slack + callBound,
             promise: "a wait ends by its timeout (plus \(slack) for a slow machine and one call for the report)"
         ) { [base] in
             try await base.subscribeWithStatusReport(to: correlationID, timeout: timeout)
+        }
+    }
+
+    func publishRequestAndWait(_ request: QueueRequest, timeout: Duration) async throws -> FinishedRequest {
+        try await bounded(
+            "publishRequestAndWait(\(request.correlationID), timeout: \(timeout))", timeout + slack + callBound * 2,
+            promise: "a wait ends by its timeout (plus \(slack) for a slow machine and a call each for the publish "
+                + "and the report)"
+        ) { [base] in
+            try await base.publishRequestAndWait(request, timeout: timeout)
         }
     }
 

@@ -20,7 +20,7 @@ struct RedisQueueStore: Sendable {
 
     // MARK: Requests
 
-    func publish(_ request: QueueRequest, on connection: RedisConnection) async throws {
+    func publish(_ request: QueueRequest, replyChannel: String? = nil, on connection: RedisConnection) async throws {
         let headers = HeaderFieldsJSON.encode(request.headers)
         let deadline = request.deadline
         let reply = try await run(
@@ -31,7 +31,7 @@ struct RedisQueueStore: Sendable {
                 .string(deadline.map { String(Int($0.timeIntervalSince1970 * 1000)) } ?? ""),
                 .string(deadline.map { String($0.timeIntervalSinceReferenceDate) } ?? ""),
                 .integer(ttlMilliseconds), .integer(RequestSummary.listingLimit), .string(request.fingerprint ?? ""),
-                .integer(leaseMilliseconds),
+                .integer(leaseMilliseconds), .string(replyChannel ?? ""),
             ])
         if reply.integer != 1 {
             throw CourierError(

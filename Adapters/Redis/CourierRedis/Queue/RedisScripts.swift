@@ -137,7 +137,7 @@ struct RedisScripts: Sendable {
           end
         end
         -- The fields of a request's hash that `store` reads; a script that read them already passes them on.
-        local STORED_FIELDS = {'sb', 'st', 'sa', 'e', 'fp', 'x', 's', 'dm'}
+        local STORED_FIELDS = {'sb', 'st', 'sa', 'e', 'fp', 'x', 's', 'dm', 'rc'}
         local function stored_fields(id)
           return redis.call('HMGET', p .. 'req:' .. id, unpack(STORED_FIELDS))
         end
@@ -165,6 +165,9 @@ struct RedisScripts: Sendable {
           if state == 'w' or not state then redis.call('ZREM', p .. 'delayed', id) end
           if (r[8] and r[8] ~= '') or not state then redis.call('ZREM', p .. 'deadlines', id) end
           notify(id, full, ttl)
+          -- Published with a reply channel (a publish-and-wait on redis-pubsub or redis-streams): its waiter listens
+          -- there, not on `done:<id>`.
+          if r[9] then redis.call('PUBLISH', r[9], full) end
         end
         -- A request going back to the queue keeps its deadline: past it, it is timed out instead (returns true);
         -- before it, the deadline is watched again (a claim stops watching it).
@@ -240,7 +243,7 @@ struct RedisScripts: Sendable {
         """
 
     /// ARGV: id, payload, headers, created, deadline ms or '', deadline (reference date) or '', response TTL ms,
-    /// recent requests kept, fingerprint or '', lease ms.
+    /// recent requests kept, fingerprint or '', lease ms, reply channel or ''.
     /// The id also goes onto the capped list of recent requests that listings read.
     static let publishBody = """
         local id = ARGV[1]
@@ -254,6 +257,7 @@ struct RedisScripts: Sendable {
           alarm(tonumber(ARGV[5]), '')
         end
         if ARGV[9] ~= '' then put(fields, 'fp', ARGV[9]) end
+        if ARGV[11] ~= '' then put(fields, 'rc', ARGV[11]) end
         local entry = add_entry(id)
         if entry then put(fields, 'x', entry) end
         redis.call('HSET', unpack(fields))

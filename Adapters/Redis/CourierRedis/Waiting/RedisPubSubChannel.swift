@@ -1,5 +1,6 @@
 import Courier
 import DequeModule
+import Foundation
 import Synchronization
 
 /// redis-pubsub's wake channel: one subscriber connection per backend carries every waiter's `done:<id>`
@@ -31,6 +32,8 @@ final class RedisPubSubChannel: RedisWakeChannel {
 
     private let shared = Shared()
     private let isWaitedOn: @Sendable (CorrelationID) -> Bool
+    /// This instance's own channel: the responses to the requests it publishes with it.
+    private let replies: String
 
     /// - Parameters:
     ///   - deliver: called with every response, or event announcement, published for a watched id.
@@ -47,6 +50,8 @@ final class RedisPubSubChannel: RedisWakeChannel {
         self.commands = commands
         let shared = self.shared
         let keys = store.keys
+        let replies = keys.replyChannel(instance: UUID().uuidString)
+        self.replies = replies
         subscriber = RedisLazyConnection(patience: options.reconnectWindow) {
             let handlers = RedisConnection.Subscriber(
                 onPush: { push in
@@ -55,7 +60,7 @@ final class RedisPubSubChannel: RedisWakeChannel {
                     else { return }
                     switch kind {
                     case "message":
-                        if keys.id(ofChannel: channel) != nil, let data = parts[2].data,
+                        if channel == replies || keys.id(ofChannel: channel) != nil, let data = parts[2].data,
                             let message = try? RedisWakeMessage.decode(data)
                         {
                             deliver(message)
@@ -140,12 +145,20 @@ final class RedisPubSubChannel: RedisWakeChannel {
         connection?.complete(handoff)
     }
 
+    func replyChannel() async throws -> String? {
+        if shared.state.withLock({ $0.confirmed.contains(replies) }) { return replies }
+        await subscribe(replies, on: try await subscriber.get())
+        return replies
+    }
+
     func watchGeneration(_ id: CorrelationID) -> UInt64? {
         let channel = keys.channel(id)
         return shared.state.withLock { $0.generations[channel] }
     }
 
-    var openSubscriptions: Int { shared.state.withLock { $0.subscribed.count } }
+    var openSubscriptions: Int {
+        shared.state.withLock { $0.subscribed.count - ($0.subscribed.contains(replies) ? 1 : 0) }
+    }
 
     func close() {
         subscriber.close()

@@ -62,6 +62,9 @@ final class RedisReplyListChannel: RedisWakeChannel {
 
     func watchGeneration(_ id: CorrelationID) -> UInt64? { nil }
 
+    /// redis-list has no reply channel: its watch registers the instance's reply list with each id.
+    func replyChannel() async throws -> String? { nil }
+
     var openSubscriptions: Int { state.withLock { $0.registered.count } }
 
     func close() {

@@ -10,8 +10,11 @@ final class RedisWaiterRegistry<Value: Sendable>: Sendable {
     typealias Continuation = CheckedContinuation<Value, any Error>
 
     private struct Waiter {
-        var continuation: Continuation
+        /// Nil for a waiter registered before it waits (``expect(_:token:)``) until ``wait(_:on:token:)``.
+        var continuation: Continuation?
         var timeout: TimeoutScheduler.Token?
+        /// What ended a waiter before it had a continuation, for when it gets one.
+        var early: Result<Value, any Error>?
     }
 
     private struct State {
@@ -45,6 +48,38 @@ final class RedisWaiterRegistry<Value: Sendable>: Sendable {
         }
     }
 
+    /// Registers a waiter that will wait later (``wait(_:on:token:)``): a result for its id that arrives before is
+    /// kept for it. Returns false when the registry is closed.
+    func expect(_ id: CorrelationID, token: UInt64) -> Bool {
+        state.withLock { state in
+            if state.closed { return false }
+            state.entries[id, default: [:]][token] = Waiter()
+            return true
+        }
+    }
+
+    /// Gives a waiter registered with ``expect(_:token:)`` its continuation. Returns false when the waiter was
+    /// already ended; the continuation was then resumed with what ended it (its result, a cancellation or the
+    /// registry's closing).
+    func wait(_ continuation: Continuation, on id: CorrelationID, token: UInt64) -> Bool {
+        let outcome = state.withLock { state -> Result<Value, any Error>? in
+            guard let waiter = state.entries[id]?[token] else {
+                return .failure(
+                    state.closed ? CourierError(.shutDown, "the Redis queue was shut down") : CancellationError())
+            }
+            guard let early = waiter.early else {
+                state.entries[id]?[token]?.continuation = continuation
+                return nil
+            }
+            state.entries[id]?[token] = nil
+            if state.entries[id]?.isEmpty == true { state.entries[id] = nil }
+            return early
+        }
+        guard let outcome else { return true }
+        continuation.resume(with: outcome)
+        return false
+    }
+
     /// Attaches a waiter's scheduled timeout, cancelling it at once if the waiter already left.
     func attach(timeout: TimeoutScheduler.Token, to id: CorrelationID, token: UInt64) {
         let attached = state.withLock { state in
@@ -65,17 +100,25 @@ final class RedisWaiterRegistry<Value: Sendable>: Sendable {
             return (waiter, last)
         }
         if let timeout = waiter?.timeout { timeouts.cancel(timeout) }
-        waiter?.continuation.resume(with: result)
+        waiter?.continuation?.resume(with: result)
         return last
     }
 
     /// Ends every waiter on `id` with `result`. Returns false when nobody was waiting.
     @discardableResult
     func finishAll(_ id: CorrelationID, with result: Result<Value, any Error>) -> Bool {
-        guard let waiters = state.withLock({ $0.entries.removeValue(forKey: id) }) else { return false }
+        let waiters = state.withLock { state -> [UInt64: Waiter]? in
+            guard let waiters = state.entries.removeValue(forKey: id) else { return nil }
+            // A waiter without its continuation yet keeps the first result for when it waits.
+            for (token, waiter) in waiters where waiter.continuation == nil {
+                state.entries[id, default: [:]][token] = Waiter(early: waiter.early ?? result)
+            }
+            return waiters
+        }
+        guard let waiters else { return false }
         for waiter in waiters.values {
             if let timeout = waiter.timeout { timeouts.cancel(timeout) }
-            waiter.continuation.resume(with: result)
+            waiter.continuation?.resume(with: result)
         }
         return true
     }
@@ -89,7 +132,7 @@ final class RedisWaiterRegistry<Value: Sendable>: Sendable {
         }
         for waiter in entries.values.flatMap(\.values) {
             if let timeout = waiter.timeout { timeouts.cancel(timeout) }
-            waiter.continuation.resume(throwing: error)
+            waiter.continuation?.resume(throwing: error)
         }
     }
 

@@ -24,7 +24,14 @@ protocol RedisWakeChannel: Sendable {
     /// not (or not known to be) in place; redis-list, whose registrations expire, always returns nil.
     func watchGeneration(_ id: CorrelationID) -> UInt64?
 
-    /// Subscriptions or registrations currently held (for leak checks).
+    /// Prepares the channel on which this instance hears the responses to the requests it publishes with it (see
+    /// ``RedisQueueBackend/publishRequestAndWait(_:timeout:)``) and returns its name once it is in place (at once
+    /// after the first call); nil when the wake mode has none (redis-list). A notification on it that is lost
+    /// while the connection is down is made up for as every other: waiters look again after a reconnect.
+    func replyChannel() async throws -> String?
+
+    /// Subscriptions or registrations currently held for waiters (for leak checks; the reply channel, held for the
+    /// instance's life, is not counted).
     var openSubscriptions: Int { get }
 
     /// The channel's connection, once it was opened.
