@@ -11,4 +11,16 @@ extension MutantBackend {
         let atStart = try await statusReport(of: correlationID)
         return FinishedRequest(response: try await subscribe(to: correlationID, timeout: timeout), report: atStart)
     }
+
+    /// The protocol's default (publish, then wait), except for ``Mutation/cancelsWhatItGaveUpWaitingOn``, an override
+    /// that tidies up after a wait that ran out by cancelling its request.
+    func publishRequestAndWait(_ request: QueueRequest, timeout: Duration) async throws -> FinishedRequest {
+        try await publishRequest(request)
+        do {
+            return try await subscribeWithStatusReport(to: request.correlationID, timeout: timeout)
+        } catch let error as CourierError where error.code == .timedOut && mutation == .cancelsWhatItGaveUpWaitingOn {
+            _ = try? await cancel(request.correlationID)
+            throw error
+        }
+    }
 }

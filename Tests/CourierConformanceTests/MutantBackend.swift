@@ -107,6 +107,8 @@ final class MutantBackend: QueueBackend {
         case reportForgetsSubmissionWhenFinished
         /// `subscribeWithStatusReport` returns the report as it stood when the wait began, not once answered.
         case reportsTheWaitsStartOnWake
+        /// `publishRequestAndWait` cancels the request it gave up waiting on, instead of leaving it published.
+        case cancelsWhatItGaveUpWaitingOn
         /// Every wait leaves a timer task behind that sleeps for an hour.
         case leavesATimerPerWait
         /// Every wait leaves a record of about 1 KiB behind (the id, the timeout and a buffer).

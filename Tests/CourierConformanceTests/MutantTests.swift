@@ -79,6 +79,7 @@ struct MutantTests {
         (.reportsTheFirstStart, ["G5"]),
         // Caught only since the kit's watched backend passes this call to the adapter (it used the default).
         (.reportsTheWaitsStartOnWake, ["G10"]),
+        (.cancelsWhatItGaveUpWaitingOn, ["G11"]),
         (.reportForgetsSubmissionWhenFinished, ["G5", "G7"]),
     ]
 

@@ -10,10 +10,11 @@ import Synchronization
 
 /// One connection to Redis, driven by a thread it owns, so no Swift concurrency thread ever waits on the socket.
 ///
-/// Callers on any task append their encoded command to the connection's output and write it to the non-blocking
-/// socket themselves, then suspend; the connection's thread reads, parses replies with hiredis's `redisReader`,
-/// and resumes callers in order. A write the socket does not take at once is finished by the thread, so no
-/// caller waits on the socket, and no command waits for the thread to wake before it goes out. When the connection drops it reconnects with backoff,
+/// Callers on any task append their encoded command to the connection's output and suspend: on an idle connection
+/// they write it to the non-blocking socket themselves, on a busy one the connection's thread writes it with the
+/// others queued meanwhile when it wakes for the next reply (see ``enqueue(_:)``). The thread reads, parses
+/// replies with hiredis's `redisReader`, resumes callers in order, and finishes any write the socket did not take
+/// at once, so no caller waits on the socket. When the connection drops it reconnects with backoff,
 /// re-authenticates and re-selects the database; commands that were on the wire fail with
 /// ``CourierError/Code/backendUnavailable`` (they may or may not have run), commands not yet written wait up
 /// to ``RedisConnectionOptions/reconnectWindow`` for the new connection.
