@@ -10,12 +10,20 @@ import Testing
 /// adds `SUBSCRIBE`, `GET` and `UNSUBSCRIBE`).
 @Suite("Redis publish and wait")
 struct RedisPublishAndWaitTests {
-    @Test(arguments: [RedisWakeMode.pubSub, .streams])
-    func aWaitSetUpBeforeItsPublishSkipsTheLookForAnEarlierAnswer(_ mode: RedisWakeMode) async throws {
-        let server = try await RedisTestServer.shared()
+    /// Two instances on one queue of `server`, as a client process and a worker process would hold them.
+    static func clientAndWorker(
+        _ mode: RedisWakeMode, _ server: RedisTestServer
+    ) async throws -> (client: RedisQueueBackend, worker: RedisQueueBackend) {
         let namespace = "pw-\(UUID().uuidString.prefix(8))"
         let client = try await RedisResourceTests.backend(mode, server, namespace: namespace, lease: .seconds(60))
         let worker = try await RedisResourceTests.backend(mode, server, namespace: namespace, lease: .seconds(60))
+        return (client, worker)
+    }
+
+    @Test(arguments: [RedisWakeMode.pubSub, .streams])
+    func aWaitSetUpBeforeItsPublishSkipsTheLookForAnEarlierAnswer(_ mode: RedisWakeMode) async throws {
+        let server = try await RedisTestServer.shared()
+        let (client, worker) = try await Self.clientAndWorker(mode, server)
         let answering = Task {
             for try await delivery in worker.consumeRequests() {
                 _ = try await worker.publishResponse(
@@ -95,9 +103,7 @@ struct RedisPublishAndWaitTests {
     @Test(arguments: [RedisWakeMode.pubSub, .streams])
     func aReplyLostWhileTheSubscriberIsDisconnectedStillArrives(_ mode: RedisWakeMode) async throws {
         let server = try await RedisTestServer.start()
-        let namespace = "pw-\(UUID().uuidString.prefix(8))"
-        let client = try await RedisResourceTests.backend(mode, server, namespace: namespace, lease: .seconds(60))
-        let worker = try await RedisResourceTests.backend(mode, server, namespace: namespace, lease: .seconds(60))
+        let (client, worker) = try await Self.clientAndWorker(mode, server)
         let request = QueueRequest(payload: Data("lost reply".utf8))
         // A wait far longer than the bound below: its end would look for the stored response too.
         let waiting = Task { try await client.publishRequestAndWait(request, timeout: .seconds(600)) }
