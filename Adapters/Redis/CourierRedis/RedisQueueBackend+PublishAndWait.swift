@@ -15,9 +15,7 @@ extension RedisQueueBackend {
     ///   request as it was. ``CourierError`` with code `timedOut` when `timeout` passes after the publish with no
     ///   response stored (looked for once then), `shutDown`, `backendUnavailable`; `CancellationError`.
     public func publishRequestAndWait(_ request: QueueRequest, timeout: Duration) async throws -> FinishedRequest {
-        try configuration.checkPayloadSize(request.payload.count, of: "the request payload")
-        try request.checkFingerprint()
-        try checkOpen()
+        try checkPublishable(request)
         guard let replyChannel = try await channel.replyChannel() else {
             try await publish(request, replyChannel: nil)
             return try await subscribeWithStatusReport(to: request.correlationID, timeout: timeout)
@@ -40,8 +38,7 @@ extension RedisQueueBackend {
             guard let late = try await store.storedResponse(id, on: commands) else { throw error }
             stored = late
         }
-        if let report = stored.report { return FinishedRequest(response: stored.response, report: report) }
-        return FinishedRequest(response: stored.response, reportRead: try await statusReport(of: id))
+        return try await finished(stored)
     }
 
     /// Waits for the reply to a request published with the reply channel by a waiter registered before the publish.

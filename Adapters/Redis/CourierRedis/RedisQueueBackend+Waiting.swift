@@ -19,9 +19,14 @@ extension RedisQueueBackend {
     public func subscribeWithStatusReport(
         to correlationID: CorrelationID, timeout: Duration
     ) async throws -> FinishedRequest {
-        let stored = try await waitForResponse(correlationID, timeout: timeout)
+        try await finished(try await waitForResponse(correlationID, timeout: timeout))
+    }
+
+    /// A response with its status report: the one its stored form carries, else the report read now.
+    func finished(_ stored: RedisStoredResponse) async throws -> FinishedRequest {
         if let report = stored.report { return FinishedRequest(response: stored.response, report: report) }
-        return FinishedRequest(response: stored.response, reportRead: try await statusReport(of: correlationID))
+        return FinishedRequest(
+            response: stored.response, reportRead: try await statusReport(of: stored.response.correlationID))
     }
 
     /// Waits for the response to `correlationID` (and its report, when the wake-up brings it).

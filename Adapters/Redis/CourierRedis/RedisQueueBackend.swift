@@ -148,10 +148,15 @@ public final class RedisQueueBackend: QueueBackend {
     /// Enqueues a request. See ``QueueBackend/publishRequest(_:)``.
     /// - Throws: ``CourierError`` with code `duplicateRequest`, `payloadTooLarge`, `backendUnavailable` or `shutDown`.
     public func publishRequest(_ request: QueueRequest) async throws {
+        try checkPublishable(request)
+        try await publish(request, replyChannel: nil)
+    }
+
+    /// What every publish checks first: the payload's size, the fingerprint, and that the backend is open.
+    func checkPublishable(_ request: QueueRequest) throws {
         try configuration.checkPayloadSize(request.payload.count, of: "the request payload")
         try request.checkFingerprint()
         try checkOpen()
-        try await publish(request, replyChannel: nil)
     }
 
     /// Publishes a checked request, its response to be published on `replyChannel` too when given.
