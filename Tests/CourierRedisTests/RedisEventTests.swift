@@ -64,10 +64,16 @@ struct RedisEventTests {
         // Once the reader has set up its wait (the count stops moving), it sends nothing while nothing happens;
         // redis-list's one reply-list BLMPOP per 5 s per process may fall in the window.
         try await Self.untilQuiet(client)
-        let before = client.commandsSent
-        try await Task.sleep(for: .seconds(1))
-        let sent = client.commandsSent - before
-        #expect(sent <= (mode == .list ? 1 : 0), "a waiting reader sent \(sent) commands in 1 s")
+        // The quietest of up to five seconds: a reader that sends commands while it waits does so every second, and
+        // one second that a loaded machine disturbs (the whole suite runs at once) does not decide.
+        let bound = mode == .list ? 1 : 0
+        var sent = Int.max
+        for _ in 0..<5 where sent > bound {
+            let before = client.commandsSent
+            try await Task.sleep(for: .seconds(1))
+            sent = min(sent, client.commandsSent - before)
+        }
+        #expect(sent <= bound, "a waiting reader sent \(sent) commands in its quietest second")
 
         try await backend.appendEvents([.chunk(Data("second".utf8))], holding: delivery.lease)
         _ = try await backend.publishResponse(.completed(request, payload: Data("done".utf8)), settling: delivery.lease)
@@ -171,12 +177,17 @@ struct RedisEventTests {
         try await eventually { received.withLock { $0 } == ["first"] && idles.load(ordering: .relaxed) >= 2 }
         // Once the watch is in place (on a loaded machine a few slices may run out before it is), the count stops.
         try await Self.untilQuiet(client)
-        let before = client.commandsSent
-        let idlesBefore = idles.load(ordering: .relaxed)
-        try await Task.sleep(for: .seconds(2))
-        let sent = client.commandsSent - before
-        let slices = idles.load(ordering: .relaxed) - idlesBefore
-        #expect(slices >= 3, "the follower's waits ran out \(slices) times in 2 s")
+        // The quietest of up to five windows of 2 s: a follower that sends commands as its slices run out does so in
+        // every window, and one window that a loaded machine disturbs (the whole suite runs at once) does not decide.
+        var (sent, slices) = (Int.max, 0)
+        for _ in 0..<5 where sent > 0 || slices < 3 {
+            let before = client.commandsSent
+            let idlesBefore = idles.load(ordering: .relaxed)
+            try await Task.sleep(for: .seconds(2))
+            let window = (client.commandsSent - before, idles.load(ordering: .relaxed) - idlesBefore)
+            if window.0 < sent || (window.0 == sent && window.1 > slices) { (sent, slices) = window }
+        }
+        #expect(slices >= 3, "the follower's waits ran out \(slices) times in its quietest 2 s")
         #expect(sent == 0, "an idle follower sent \(sent) commands over \(slices) wait slices")
 
         // Still following: the next chunk and the result arrive.
