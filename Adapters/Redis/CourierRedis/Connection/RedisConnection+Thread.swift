@@ -134,21 +134,22 @@ extension RedisConnection {
     /// connection is broken.
     private func pump(_ wire: Wire) -> Bool {
         guard let socket = wire.socket else { return false }
-        let turn = state.withLock { state -> (healthy: Bool, writing: Bool) in
+        // Callers do not wake the thread for a command they wrote whole, so with nothing on the wire the thread
+        // still looks at the first command's deadline at least once a read timeout (a command added meanwhile has
+        // a later deadline than the one read here).
+        let turn = state.withLock { state -> (healthy: Bool, writing: Bool, deadline: ContinuousClock.Instant) in
             state.signaled = false
             let healthy = !state.broken && Self.flush(socket, &state)
-            return (healthy, state.written < state.output.count)
+            let deadline = state.inFlight.first?.deadline ?? .now.advanced(by: options.readTimeout)
+            return (healthy, state.written < state.output.count, deadline)
         }
         guard turn.healthy else { return false }
         var fds = [
             pollfd(fd: socket.descriptor, events: Int16(POLLIN) | (turn.writing ? Int16(POLLOUT) : 0), revents: 0),
             pollfd(fd: wakeReader, events: Int16(POLLIN), revents: 0),
         ]
-        // Callers do not wake the thread for a command they wrote whole, so with nothing on the wire the thread
-        // still looks at the first command's deadline at least once a read timeout.
-        let deadline = state.withLock { $0.inFlight.first?.deadline } ?? .now.advanced(by: options.readTimeout)
         if !state.withLock({ $0.signaled }) {
-            _ = poll(&fds, 2, ContinuousClock.now.duration(to: deadline).pollMilliseconds)
+            _ = poll(&fds, 2, ContinuousClock.now.duration(to: turn.deadline).pollMilliseconds)
         }
         if fds[1].revents != 0 {
             var sink = [UInt8](repeating: 0, count: 256)
@@ -193,23 +194,24 @@ extension RedisConnection {
     /// Hands replies to their callers in order, and pub/sub pushes to the subscriber.
     private func deliver(_ replies: [RedisValue]) {
         if replies.isEmpty { return }
-        func isPush(_ reply: RedisValue) -> Bool {
-            guard subscriber != nil, let kind = reply.array?.first?.string else { return false }
-            return Self.pushKinds.contains(kind)
+        // Each reply is either a push (a pub/sub message or confirmation, on a subscriber connection) or the answer
+        // to the next command in flight.
+        let pushKinds = replies.map { reply -> String? in
+            guard subscriber != nil, let kind = reply.array?.first?.string, Self.pushKinds.contains(kind) else {
+                return nil
+            }
+            return kind
         }
-        let answers = replies.reduce(0) { $0 + (isPush($1) ? 0 : 1) }
-        let confirmations = replies.reduce(0) { count, reply in
-            guard isPush(reply), let kind = reply.array?.first?.string else { return count }
-            return count + (kind == "subscribe" || kind == "unsubscribe" ? 1 : 0)
-        }
+        let answers = pushKinds.count { $0 == nil }
+        let confirmations = pushKinds.count { $0 == "subscribe" || $0 == "unsubscribe" }
         var completions = state.withLock { state in
             state.unconfirmed = max(0, state.unconfirmed - confirmations)
             var taken: Deque<InFlight> = []
             while taken.count < answers, let first = state.inFlight.popFirst() { taken.append(first) }
             return taken
         }
-        for reply in replies {
-            if isPush(reply) {
+        for (reply, pushKind) in zip(replies, pushKinds) {
+            if pushKind != nil {
                 subscriber?.onPush(reply)
                 continue
             }
