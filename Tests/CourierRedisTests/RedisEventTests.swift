@@ -199,4 +199,41 @@ struct RedisEventTests {
         await client.shutdown()
         await backend.shutdown()
     }
+
+    /// A follower that pauses between its waits (a client busy with what it read, or slow to come back) keeps its
+    /// watch for as long as it keeps waiting within the linger: a watch's linger is counted from the last wait on
+    /// its id. Before, each wait that ran out scheduled a check 5 s later, and a check that came while the
+    /// follower was between two waits stopped the watch, which the next wait set up again (a SUBSCRIBE and a read).
+    @Test(arguments: [RedisWakeMode.pubSub, .streams])
+    func aFollowerThatPausesBetweenWaitsKeepsItsWatchPastTheLinger(_ mode: RedisWakeMode) async throws {
+        let (backend, client, request, delivery) = try await Self.holding(mode)
+        let first = try await backend.appendEvents([.chunk(Data("first".utf8))], holding: delivery.lease)
+        let waits = Atomic<Int>(0)
+        let follower = Task {
+            // Waits of 100 ms with pauses of 300 ms: three quarters of the time, nobody waits on the id.
+            while try await !client.waitForEvents(of: request, after: first, timeout: .milliseconds(100)) {
+                waits.add(1, ordering: .relaxed)
+                try await Task.sleep(for: .milliseconds(300))
+            }
+        }
+        try await eventually { waits.load(ordering: .relaxed) >= 2 }
+        try await Self.untilQuiet(client)
+        // Longer than the 5 s linger, so that checks come in the window; the quieter of two, as above.
+        var (sent, slices) = (Int.max, 0)
+        for _ in 0..<2 where sent > 0 || slices < 3 {
+            let before = client.commandsSent
+            let waitsBefore = waits.load(ordering: .relaxed)
+            try await Task.sleep(for: .seconds(6))
+            let window = (client.commandsSent - before, waits.load(ordering: .relaxed) - waitsBefore)
+            if window.0 < sent || (window.0 == sent && window.1 > slices) { (sent, slices) = window }
+        }
+        #expect(slices >= 3, "the follower waited \(slices) times in its quietest window")
+        #expect(sent == 0, "a pausing follower sent \(sent) commands over \(slices) waits")
+
+        try await backend.appendEvents([.chunk(Data("second".utf8))], holding: delivery.lease)
+        _ = try await value(within: .seconds(30)) { try await follower.value }
+        _ = try await backend.publishResponse(.completed(request, payload: Data()), settling: delivery.lease)
+        await client.shutdown()
+        await backend.shutdown()
+    }
 }

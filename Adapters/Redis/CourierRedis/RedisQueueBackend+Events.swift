@@ -62,6 +62,7 @@ extension RedisQueueBackend {
         try checkOpen()
         // A live reader whose cache already holds something newer does not wait at all.
         if let newest = coveredNewest(correlationID, from: sequence), newest > sequence { return true }
+        watchLinger.touch(correlationID)
         let token = eventWaiters.makeToken()
         let waiters = eventWaiters
         let channel = eventChannel
@@ -93,18 +94,32 @@ extension RedisQueueBackend {
         }
     }
 
-    /// How long an id's watch outlives a wait on it that timed out, or that its own setup answered, for the
-    /// waiter's next wait.
+    /// How long an id's watch outlives the last wait on it, for the waiter's next wait, when that wait timed out or
+    /// its own setup answered it.
     static let watchLinger: Duration = .seconds(5)
 
-    /// Stops watching `id` after ``watchLinger`` unless it is waited on again by then. A follower whose wait ran
-    /// out, or was answered by the read that set up its watch, waits again at once; its watch (and with it what
-    /// the cache knows about the id) stays in place for that wait, so it sends nothing for it: no UNSUBSCRIBE,
-    /// SUBSCRIBE or read.
+    /// Stops watching `id` once nobody has waited on it for ``watchLinger``. A follower whose wait ran out, or was
+    /// answered by the read that set up its watch, waits again at once; its watch (and with it what the cache
+    /// knows about the id) stays in place for that wait, so it sends nothing for it: no UNSUBSCRIBE, SUBSCRIBE or
+    /// read. One check per id, moved on by every wait, so a check that comes while the follower is between two
+    /// waits does not stop its watch.
     private func stopWatchingSoon(_ id: CorrelationID) {
-        let channel = eventChannel
-        _ = eventWaiters.timeouts.schedule(after: Self.watchLinger) {
-            channel.stopWatching(id, answered: false)  // does nothing while the id is waited on
+        if watchLinger.linger(id) {
+            Self.checkLinger(
+                of: id, after: watchLinger.duration, linger: watchLinger, channel: eventChannel, on: timeouts)
+        }
+    }
+
+    private static func checkLinger(
+        of id: CorrelationID, after delay: Duration, linger: RedisWatchLinger, channel: any RedisWakeChannel,
+        on timeouts: TimeoutScheduler
+    ) {
+        _ = timeouts.schedule(after: delay) {
+            if let left = linger.remaining(id) {
+                checkLinger(of: id, after: left, linger: linger, channel: channel, on: timeouts)
+            } else {
+                channel.stopWatching(id, answered: false)  // does nothing while the id is waited on
+            }
         }
     }
 

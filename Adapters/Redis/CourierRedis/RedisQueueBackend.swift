@@ -65,6 +65,8 @@ public final class RedisQueueBackend: QueueBackend {
     let eventChannel: any RedisWakeChannel
     /// The events announcements brought, which live readers take instead of reading them back.
     let eventCache: RedisEventCache
+    /// The ids whose event watch outlives its last wait.
+    let watchLinger = RedisWatchLinger(duration: RedisQueueBackend.watchLinger)
     let settle: RedisSettle
     private let logger: Logger
     private let lifecycle = Mutex<(isShutDown: Bool, maintenance: Task<Void, Never>?)>((false, nil))
