@@ -34,6 +34,26 @@ struct RedisEventTests {
         }
     }
 
+    /// Watches `client` for up to `windows` windows of `length` and returns the quietest: the fewest commands sent,
+    /// and among those the most waits (`waits` counts the follower's waits that ran out). One that reached 0
+    /// commands over at least 3 waits ends the watch. A follower that sends commands as its waits run out does so
+    /// in every window, and one window that a loaded machine disturbs (the whole suite runs at once) does not
+    /// decide.
+    static func quietestWindow(
+        of client: RedisQueueBackend, windows: Int, lasting length: Duration, waits: () -> Int
+    ) async throws -> (sent: Int, waits: Int) {
+        var quietest = (sent: Int.max, waits: 0)
+        for _ in 0..<windows where quietest.sent > 0 || quietest.waits < 3 {
+            let (sentBefore, waitsBefore) = (client.commandsSent, waits())
+            try await Task.sleep(for: length)
+            let window = (sent: client.commandsSent - sentBefore, waits: waits() - waitsBefore)
+            if window.sent < quietest.sent || (window.sent == quietest.sent && window.waits > quietest.waits) {
+                quietest = window
+            }
+        }
+        return quietest
+    }
+
     @Test(arguments: RedisWakeMode.allCases)
     func eventKeysGoWithTheirResponseAndIdleReadersSendNothing(_ mode: RedisWakeMode) async throws {
         let server = try await RedisTestServer.shared()
@@ -177,15 +197,8 @@ struct RedisEventTests {
         try await eventually { received.withLock { $0 } == ["first"] && idles.load(ordering: .relaxed) >= 2 }
         // Once the watch is in place (on a loaded machine a few slices may run out before it is), the count stops.
         try await Self.untilQuiet(client)
-        // The quietest of up to five windows of 2 s: a follower that sends commands as its slices run out does so in
-        // every window, and one window that a loaded machine disturbs (the whole suite runs at once) does not decide.
-        var (sent, slices) = (Int.max, 0)
-        for _ in 0..<5 where sent > 0 || slices < 3 {
-            let before = client.commandsSent
-            let idlesBefore = idles.load(ordering: .relaxed)
-            try await Task.sleep(for: .seconds(2))
-            let window = (client.commandsSent - before, idles.load(ordering: .relaxed) - idlesBefore)
-            if window.0 < sent || (window.0 == sent && window.1 > slices) { (sent, slices) = window }
+        let (sent, slices) = try await Self.quietestWindow(of: client, windows: 5, lasting: .seconds(2)) {
+            idles.load(ordering: .relaxed)
         }
         #expect(slices >= 3, "the follower's waits ran out \(slices) times in its quietest 2 s")
         #expect(sent == 0, "an idle follower sent \(sent) commands over \(slices) wait slices")
@@ -218,14 +231,9 @@ struct RedisEventTests {
         }
         try await eventually { waits.load(ordering: .relaxed) >= 2 }
         try await Self.untilQuiet(client)
-        // Longer than the 5 s linger, so that checks come in the window; the quieter of two, as above.
-        var (sent, slices) = (Int.max, 0)
-        for _ in 0..<2 where sent > 0 || slices < 3 {
-            let before = client.commandsSent
-            let waitsBefore = waits.load(ordering: .relaxed)
-            try await Task.sleep(for: .seconds(6))
-            let window = (client.commandsSent - before, waits.load(ordering: .relaxed) - waitsBefore)
-            if window.0 < sent || (window.0 == sent && window.1 > slices) { (sent, slices) = window }
+        // Windows longer than the 5 s linger, so that checks come in them.
+        let (sent, slices) = try await Self.quietestWindow(of: client, windows: 2, lasting: .seconds(6)) {
+            waits.load(ordering: .relaxed)
         }
         #expect(slices >= 3, "the follower waited \(slices) times in its quietest window")
         #expect(sent == 0, "a pausing follower sent \(sent) commands over \(slices) waits")
