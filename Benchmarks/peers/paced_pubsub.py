@@ -102,7 +102,9 @@ def main():
     messages = int(sys.argv[3]) if len(sys.argv) > 3 else 100
     interval = (float(sys.argv[4]) if len(sys.argv) > 4 else 10) / 1000
     ready, results = multiprocessing.Event(), multiprocessing.Queue()
-    process = multiprocessing.Process(target=subscriber, args=(port, streams, messages, ready, results))
+    # A daemon: if messages go missing, the script fails at the timeout below instead of waiting for them forever.
+    process = multiprocessing.Process(
+        target=subscriber, args=(port, streams, messages, ready, results), daemon=True)
     process.start()
     if not ready.wait(10):
         sys.exit("paced_pubsub: the subscriber did not subscribe within 10 s")

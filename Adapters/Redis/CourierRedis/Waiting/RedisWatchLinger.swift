@@ -40,7 +40,4 @@ final class RedisWatchLinger: Sendable {
             return nil
         }
     }
-
-    /// How many ids linger.
-    var count: Int { lastUse.withLock { $0.count } }
 }
