@@ -43,6 +43,7 @@ enum ServerSentEvents {
     }
 
     /// The `error` event that ends a stream whose reading failed.
+    @inline(never)
     static func errorFrame(_ error: any Error) -> String {
         let failure = GatewayError(error)
         var fields = JSONObject()
@@ -100,10 +101,7 @@ enum ServerSentEvents {
                     case .idle:
                         text = ": heartbeat\n\n"
                     case .element(let element):
-                        // The result carries what the status route shows: one report read per stream.
-                        var report: RequestStatusReport?
-                        if case .final = element { report = try? await backend.statusReport(of: id) }
-                        text = frame(element, id: id, report: report)
+                        text = await frame(element, id: id, backend: backend)
                     case .end:
                         break reading
                     }
@@ -116,5 +114,17 @@ enum ServerSentEvents {
             }
             try await writer.finish(nil)
         }
+    }
+
+    /// The text of one element; the result carries what the status route shows (one report read per stream).
+    /// Kept out of the stream's loop, so that what it needs does not stay in the memory of every open stream: the
+    /// loop's task keeps the largest memory it ever used for the stream's whole life (10,000 streams: 285 → 277 MB).
+    @inline(never)
+    private static func frame(
+        _ element: RequestEventElement, id: CorrelationID, backend: any QueueBackend
+    ) async -> String {
+        var report: RequestStatusReport?
+        if case .final = element { report = try? await backend.statusReport(of: id) }
+        return frame(element, id: id, report: report)
     }
 }
