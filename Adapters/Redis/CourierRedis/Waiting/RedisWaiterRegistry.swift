@@ -13,8 +13,19 @@ final class RedisWaiterRegistry<Value: Sendable>: Sendable {
         /// Nil for a waiter registered before it waits (``expect(_:token:)``) until ``wait(_:on:token:)``.
         var continuation: Continuation?
         var timeout: TimeoutScheduler.Token?
-        /// What ended a waiter before it had a continuation, for when it gets one.
-        var early: Result<Value, any Error>?
+        /// What ended a waiter before it had a continuation, for when it gets one. Boxed: it is rare, and a stored
+        /// response inline would make every waiter (10,000 open long polls) as large as one.
+        var early: Early?
+
+        init(continuation: Continuation? = nil, early: Result<Value, any Error>? = nil) {
+            self.continuation = continuation
+            self.early = early.map(Early.init)
+        }
+    }
+
+    private final class Early: Sendable {
+        let result: Result<Value, any Error>
+        init(_ result: Result<Value, any Error>) { self.result = result }
     }
 
     private struct State {
@@ -73,7 +84,7 @@ final class RedisWaiterRegistry<Value: Sendable>: Sendable {
             }
             state.entries[id]?[token] = nil
             if state.entries[id]?.isEmpty == true { state.entries[id] = nil }
-            return early
+            return early.result
         }
         guard let outcome else { return true }
         continuation.resume(with: outcome)
@@ -111,7 +122,7 @@ final class RedisWaiterRegistry<Value: Sendable>: Sendable {
             guard let waiters = state.entries.removeValue(forKey: id) else { return nil }
             // A waiter without its continuation yet keeps the first result for when it waits.
             for (token, waiter) in waiters where waiter.continuation == nil {
-                state.entries[id, default: [:]][token] = Waiter(early: waiter.early ?? result)
+                state.entries[id, default: [:]][token] = Waiter(early: waiter.early?.result ?? result)
             }
             return waiters
         }
