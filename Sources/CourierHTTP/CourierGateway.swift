@@ -248,16 +248,14 @@ public struct CourierGateway: Sendable {
     /// The task after `waiting` (a wait that throws `timedOut` when it runs out): 200 when finished, 202 while it
     /// runs.
     private func taskResponse(
-        _ id: CorrelationID, waitingWith waiting: (() async throws -> FinishedRequest)?
+        _ id: CorrelationID, waitingWith waiting: () async throws -> FinishedRequest
     ) async throws -> Response {
-        if let waiting {
-            do {
-                // The response and its report from one wait: on Redis the wake-up carries both.
-                return Self.finishedResponse(id, try await waiting())
-            } catch let error as CourierError where error.code == .timedOut {
-            }
+        do {
+            // The response and its report from one wait: on Redis the wake-up carries both.
+            return Self.finishedResponse(id, try await waiting())
+        } catch let error as CourierError where error.code == .timedOut {
+            return try await currentTaskResponse(id)
         }
-        return try await currentTaskResponse(id)
     }
 
     /// The answer for a finished task.
