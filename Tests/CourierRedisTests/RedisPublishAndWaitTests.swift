@@ -20,6 +20,38 @@ struct RedisPublishAndWaitTests {
         return (client, worker)
     }
 
+    /// A plain wait that joins a publish-and-wait on the same id still gets the id watched: the publish-and-wait's
+    /// waiter hears only the instance's reply channel, which a request published by another instance does not
+    /// name. Before, the plain wait counted as joining a watched id and slept through the answer to its timeout.
+    @Test(arguments: [RedisWakeMode.pubSub, .streams])
+    func aWaitThatJoinsAPublishAndWaitOnTheSameIdIsStillWoken(_ mode: RedisWakeMode) async throws {
+        // A server of its own: the test pauses its writes.
+        let server = try await RedisTestServer.start()
+        let (client, worker) = try await Self.clientAndWorker(mode, server)
+        let request = QueueRequest(payload: Data("asked elsewhere".utf8))
+        try await worker.publishRequest(request)
+        _ = try await client.channel.replyChannel()
+        // The publish-and-wait registers its waiter, then its publish (a script: a write) waits out the pause.
+        _ = try server.command("CLIENT", "PAUSE", "3000", "WRITE")
+        let duplicate = Task { try await client.publishRequestAndWait(request, timeout: .seconds(30)) }
+        try await eventually { client.activeWaits >= 1 }
+        let waiting = Task { try await client.subscribe(to: request.correlationID, timeout: .seconds(60)) }
+        // Its watch is set up (SUBSCRIBE and a read are not writes): one waiting id and one subscription.
+        try await eventually { client.activeWaits >= 2 }
+        await #expect(throws: CourierError.self) { try await duplicate.value }
+
+        var consumer = worker.consumeRequests().makeAsyncIterator()
+        let delivery = try #require(try await consumer.next())
+        _ = try await worker.publishResponse(
+            .completed(request.correlationID, payload: Data("answer".utf8)), settling: delivery.lease)
+        let response = try await value(within: .seconds(20)) { try await waiting.value }
+        #expect(response?.payload == Data("answer".utf8))
+        try await eventually { client.activeWaits == 0 }
+        await client.shutdown()
+        await worker.shutdown()
+        await server.stop()
+    }
+
     @Test(arguments: [RedisWakeMode.pubSub, .streams])
     func aWaitSetUpBeforeItsPublishSkipsTheLookForAnEarlierAnswer(_ mode: RedisWakeMode) async throws {
         let server = try await RedisTestServer.shared()

@@ -16,10 +16,14 @@ final class RedisWaiterRegistry<Value: Sendable>: Sendable {
         /// What ended a waiter before it had a continuation, for when it gets one. Boxed: it is rare, and a stored
         /// response inline would make every waiter (10,000 open long polls) as large as one.
         var early: Early?
+        /// Added with ``add(_:token:_:)``: the id's watch is in place for it. A waiter registered with
+        /// ``expect(_:token:)`` hears its answer on the instance's reply channel and watches nothing.
+        var watching = false
 
-        init(continuation: Continuation? = nil, early: Result<Value, any Error>? = nil) {
+        init(continuation: Continuation? = nil, early: Result<Value, any Error>? = nil, watching: Bool = false) {
             self.continuation = continuation
             self.early = early.map(Early.init)
+            self.watching = watching
         }
     }
 
@@ -49,12 +53,14 @@ final class RedisWaiterRegistry<Value: Sendable>: Sendable {
         }
     }
 
-    /// Adds a waiter. `.first` means nobody was waiting on this id yet; `.closed` that it was not added.
+    /// Adds a waiter that needs the id watched. `.first` means no waiter on this id had its watch yet (nobody
+    /// waited, or only waiters registered with ``expect(_:token:)``, which watch nothing): start it. `.closed`
+    /// means it was not added.
     func add(_ id: CorrelationID, token: UInt64, _ continuation: Continuation) -> Added {
         state.withLock { state in
             if state.closed { return .closed }
-            let isFirst = state.entries[id] == nil
-            state.entries[id, default: [:]][token] = Waiter(continuation: continuation)
+            let isFirst = state.entries[id]?.values.contains(where: \.watching) != true
+            state.entries[id, default: [:]][token] = Waiter(continuation: continuation, watching: true)
             return isFirst ? .first : .joined
         }
     }
