@@ -44,23 +44,7 @@ extension RedisQueueBackend {
     /// Waits for the reply to a request published with the reply channel by a waiter registered before the publish.
     private func waitForReply(_ id: CorrelationID, token: UInt64, timeout: Duration) async throws -> RedisStoredResponse
     {
-        let waiters = self.waiters
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { continuation in
-                // Answered before the wait began (the reply can overtake the publish's own reply): done.
-                guard waiters.wait(continuation, on: id, token: token) else { return }
-                if Task.isCancelled {
-                    waiters.remove(id, token: token, with: CancellationError())
-                    return
-                }
-                let timer = timeouts.schedule(after: timeout) {
-                    waiters.remove(
-                        id, token: token, with: CourierError(.timedOut, "no response to \(id) within \(timeout)"))
-                }
-                waiters.attach(timeout: timer, to: id, token: token)
-            }
-        } onCancel: {
-            waiters.remove(id, token: token, with: CancellationError())
-        }
+        // Answered before the wait began (the reply can overtake the publish's own reply): `wait` resumes it at once.
+        try await suspend(id, token: token, timeout: timeout) { [waiters] in waiters.wait($0, on: id, token: token) }
     }
 }

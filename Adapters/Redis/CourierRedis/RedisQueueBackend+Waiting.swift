@@ -5,6 +5,8 @@ import Foundation
 /// the wake channel, and the wake-up, or the look for a response stored before the watch began, resolves every
 /// wait on the id.
 extension RedisQueueBackend {
+    typealias Continuation = CheckedContinuation<RedisStoredResponse, any Error>
+
     /// Waits for a response without polling. See ``QueueBackend/subscribe(to:timeout:)``.
     /// - Throws: ``CourierError`` with code `timedOut`, `backendUnavailable` or `shutDown`; `CancellationError`.
     public func subscribe(to correlationID: CorrelationID, timeout: Duration) async throws -> QueueResponse {
@@ -35,35 +37,42 @@ extension RedisQueueBackend {
         try checkOpen()
         let token = waiters.makeToken()
         let (waiters, channel) = (self.waiters, self.channel)
+        return try await suspend(correlationID, token: token, timeout: timeout) { continuation in
+            switch waiters.add(correlationID, token: token, continuation) {
+            case .closed:
+                continuation.resume(throwing: CourierError(.shutDown, "the Redis queue was shut down"))
+                return false
+            case .first:
+                Task { await Self.watch(correlationID, for: timeout, channel: channel, waiters: waiters) }
+            case .joined:
+                break
+            }
+            return true
+        }
+    }
+
+    /// Suspends as waiter `token` on `id` until it is resumed (a response or a failure), `timeout` passes (it then
+    /// throws `timedOut`) or its task is cancelled. `register` gives the waiter its continuation and returns false
+    /// when that was already resumed. A waiter that leaves on its own as the last one on its id stops the id's
+    /// watch, if it has one: both kinds of waiter do, so a watch set up for one is never left behind by the other.
+    func suspend(
+        _ id: CorrelationID, token: UInt64, timeout: Duration, register: (Continuation) -> Bool
+    ) async throws -> RedisStoredResponse {
+        let (waiters, channel) = (self.waiters, self.channel)
+        let leave: @Sendable (any Error) -> Void = { error in
+            if waiters.remove(id, token: token, with: error) { channel.stopWatching(id, answered: false) }
+        }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
-                switch waiters.add(correlationID, token: token, continuation) {
-                case .closed:
-                    continuation.resume(throwing: CourierError(.shutDown, "the Redis queue was shut down"))
-                    return
-                case .first:
-                    Task { await Self.watch(correlationID, for: timeout, channel: channel, waiters: waiters) }
-                case .joined:
-                    break
-                }
-                if Task.isCancelled {
-                    if waiters.remove(correlationID, token: token, with: CancellationError()) {
-                        channel.stopWatching(correlationID, answered: false)
-                    }
-                    return
-                }
+                guard register(continuation) else { return }
+                if Task.isCancelled { return leave(CancellationError()) }
                 let timer = timeouts.schedule(after: timeout) {
-                    let error = CourierError(.timedOut, "no response to \(correlationID) within \(timeout)")
-                    if waiters.remove(correlationID, token: token, with: error) {
-                        channel.stopWatching(correlationID, answered: false)
-                    }
+                    leave(CourierError(.timedOut, "no response to \(id) within \(timeout)"))
                 }
-                waiters.attach(timeout: timer, to: correlationID, token: token)
+                waiters.attach(timeout: timer, to: id, token: token)
             }
         } onCancel: {
-            if waiters.remove(correlationID, token: token, with: CancellationError()) {
-                channel.stopWatching(correlationID, answered: false)
-            }
+            leave(CancellationError())
         }
     }
 
