@@ -51,11 +51,8 @@ public final class InstrumentedQueueBackend: QueueBackend {
     /// Publishes inside a `courier.publish` span whose context is injected into the request's headers.
     /// - Throws: As the wrapped ``QueueBackend/publishRequest(_:)``.
     public func publishRequest(_ request: QueueRequest) async throws {
-        let span = tracer.startSpan("courier.publish", context: ServiceContext.current ?? .topLevel, ofKind: .producer)
+        let (span, request) = startPublishSpan(request)
         defer { span.end() }
-        span.attributes["courier.queue"] = configuration.queueName
-        var request = request
-        tracer.inject(span.context, into: &request.headers, using: RequestHeaderInjector())
         do {
             try await base.publishRequest(request)
         } catch {
@@ -69,11 +66,8 @@ public final class InstrumentedQueueBackend: QueueBackend {
     /// request's headers; the request counts as submitted once published, answered within the wait or not.
     /// - Throws: As the wrapped ``QueueBackend/publishRequestAndWait(_:timeout:)``.
     public func publishRequestAndWait(_ request: QueueRequest, timeout: Duration) async throws -> FinishedRequest {
-        let span = tracer.startSpan("courier.publish", context: ServiceContext.current ?? .topLevel, ofKind: .producer)
+        let (span, request) = startPublishSpan(request)
         defer { span.end() }
-        span.attributes["courier.queue"] = configuration.queueName
-        var request = request
-        tracer.inject(span.context, into: &request.headers, using: RequestHeaderInjector())
         let labels = QueueMetrics.RequestLabels(headers: request.headers)
         do {
             let finished = try await base.publishRequestAndWait(request, timeout: timeout)
@@ -86,6 +80,15 @@ public final class InstrumentedQueueBackend: QueueBackend {
             span.recordError(error)
             throw error
         }
+    }
+
+    /// Starts a `courier.publish` span for `request` and returns it with the request carrying its context.
+    private func startPublishSpan(_ request: QueueRequest) -> (any Span, QueueRequest) {
+        let span = tracer.startSpan("courier.publish", context: ServiceContext.current ?? .topLevel, ofKind: .producer)
+        span.attributes["courier.queue"] = configuration.queueName
+        var request = request
+        tracer.inject(span.context, into: &request.headers, using: RequestHeaderInjector())
+        return (span, request)
     }
 
     /// The wrapped stream; each claim records the queue wait and a `courier.consume` span.
